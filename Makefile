@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# tlspolicyd - plain GNU make, one file, objects under build/<variant>/.
+#
+#   make               the daemon, ./tlspolicyd
+#   make check         installs missing packages (as root), then unit,
+#                      integration (real PostgreSQL + postmap) and
+#                      end-to-end (real Postfix) tests, and docs-check
+#   make demo          a throwaway cluster with example rows, the daemon in
+#                      the foreground, and a postmap line to try
+#   make check-asan    the unit and integration tests under ASan + UBSan
+#   make fuzz          every fuzz harness for FUZZ_SECONDS (default 60)
+#   make bench         benchmarks (never part of check)
+#   make install       PREFIX, DESTDIR, SBINDIR, MANDIR, SYSCONFDIR
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+VARIANT ?= release
+FUZZ_SECONDS ?= 60
+
+STD = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+       -Wmissing-prototypes -Wformat=2 -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+ifeq ($(VARIANT),asan)
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer \
+      -fno-sanitize-recover=all
+endif
+
+DEPS = libevent libidn2
+# Recursive (=) so pkg-config runs when a recipe needs it, after deps.sh.
+PQ_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null || \
+	    echo -I$$(pg_config --includedir))
+PQ_LIBS = $(shell $(PKG_CONFIG) --libs libpq 2>/dev/null || \
+	  echo -L$$(pg_config --libdir) -lpq)
+ALL_CFLAGS = $(STD) $(WARN) -Iinclude $(shell $(PKG_CONFIG) --cflags $(DEPS)) \
+	     $(PQ_CFLAGS) $(SAN) -MMD -MP $(CFLAGS) $(CPPFLAGS)
+ALL_LDFLAGS = $(SAN) $(LDFLAGS)
+LIBS = $(shell $(PKG_CONFIG) --libs $(DEPS)) $(PQ_LIBS)
+
+B = build/$(VARIANT)
+SRCS = $(wildcard src/*.c)
+OBJS = $(SRCS:src/%.c=$(B)/%.o)
+
+ifeq ($(VARIANT),release)
+BIN = tlspolicyd
+else
+BIN = $(B)/tlspolicyd
+endif
+
+.PHONY: all check check-deps check-unit check-integration check-e2e \
+	check-agreement check-asan docs-check fuzz fuzz-build bench demo \
+	install uninstall clean format
+
+all: $(BIN)
+
+$(BIN): $(OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(B)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# --- unit tests: one binary per pure module; the source lists are the
+# --- dependency graph (a test that needs more than three is a smell)
+UT = $(B)/tests
+UNIT_CFLAGS = $(ALL_CFLAGS) -Itests/lib -DUNIT_TESTING
+UNIT_TESTS = netstring sockmap target policy snapshot config
+unit_src_netstring = src/netstring.c
+unit_src_sockmap = src/sockmap.c src/netstring.c
+unit_src_target = src/target.c
+unit_src_policy = src/policy.c
+unit_src_snapshot = src/snapshot.c src/target.c src/policy.c src/xalloc.c
+unit_src_config = src/config.c src/policy.c src/log.c src/xalloc.c
+
+define unit_rule
+$(UT)/test_$(1): tests/unit/test_$(1).c $(unit_src_$(1)) $(wildcard include/*.h) tests/lib/test.h
+	@mkdir -p $$(@D)
+	$$(CC) $$(UNIT_CFLAGS) -o $$@ tests/unit/test_$(1).c $(unit_src_$(1)) \
+		$$(ALL_LDFLAGS) $$(shell $$(PKG_CONFIG) --libs libidn2) -lcmocka
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+
+check-unit: $(UNIT_TESTS:%=$(UT)/test_%)
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+check-integration: $(BIN) tests/integration/sockmap_probe
+	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/run.sh
+
+check-e2e: $(BIN)
+	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/e2e/run.sh
+
+check-agreement: $(BIN)
+	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/e2e/agreement.sh
+
+tests/integration/sockmap_probe: tests/integration/sockmap_probe.c
+	$(CC) $(STD) $(WARN) -O2 $(PQ_CFLAGS) -o $@ $< $(PQ_LIBS)
+
+docs-check:
+	@bash tests/docs_check.sh
+
+# The package step first, then each stage in order (pkg-config must see
+# the installed packages, so it runs in a fresh make).
+check:
+	@sh tools/deps.sh check
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory check-unit
+	@$(MAKE) --no-print-directory docs-check
+	@$(MAKE) --no-print-directory check-integration
+	@$(MAKE) --no-print-directory check-e2e
+	@$(MAKE) --no-print-directory check-agreement
+
+check-asan:
+	@sh tools/deps.sh asan
+	@$(MAKE) --no-print-directory VARIANT=asan check-unit check-integration
+
+# --- fuzzing (clang libFuzzer)
+FUZZERS = netstring sockmap target policy config
+FZ = build/fuzz
+fuzz_src_netstring = src/netstring.c
+fuzz_src_sockmap = src/sockmap.c src/netstring.c
+fuzz_src_target = src/target.c
+fuzz_src_policy = src/policy.c
+fuzz_src_config = src/config.c src/policy.c src/log.c src/xalloc.c
+FUZZ_CFLAGS = $(STD) -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined
+
+define fuzz_rule
+$(FZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(fuzz_src_$(1)) $(wildcard include/*.h)
+	@mkdir -p $$(@D)
+	clang $$(FUZZ_CFLAGS) -o $$@ tests/fuzz/fuzz_$(1).c $(fuzz_src_$(1)) \
+		$$(shell $$(PKG_CONFIG) --libs libidn2)
+endef
+$(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))
+
+fuzz-build:
+	@sh tools/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZERS:%=$(FZ)/fuzz_%)
+
+fuzz: fuzz-build
+	@set -e; for f in $(FUZZERS); do \
+		mkdir -p $(FZ)/corpus-$$f; \
+		dict=; [ -f tests/fuzz/dict/$$f ] && dict=-dict=tests/fuzz/dict/$$f; \
+		echo "== fuzz_$$f for $(FUZZ_SECONDS)s"; \
+		$(FZ)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) $$dict \
+			$(FZ)/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | tail -3; \
+	done
+
+# --- benchmarks: figures, never assertions
+bench: $(BIN) $(B)/bench_snapshot tests/integration/sockmap_probe
+	$(B)/bench_snapshot
+	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/bench/run.sh
+
+$(B)/bench_snapshot: tests/bench/bench_snapshot.c src/snapshot.c src/target.c src/policy.c src/xalloc.c
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs libidn2)
+
+demo:
+	@sh tools/deps.sh demo
+	@$(MAKE) --no-print-directory all
+	@bash tools/demo.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/tlspolicyd
+	install -m 0644 docs/tlspolicyd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/tlspolicyd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 contrib/tlspolicyd.conf.sample \
+		$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf.sample
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/tlspolicyd \
+		$(DESTDIR)$(MANDIR)/man8/tlspolicyd.8 \
+		$(DESTDIR)$(MANDIR)/man5/tlspolicyd.conf.5 \
+		$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf.sample
+
+format:
+	clang-format -i src/*.c include/*.h tests/unit/*.c tests/fuzz/*.c
+
+clean:
+	rm -rf build tlspolicyd tests/integration/sockmap_probe
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,146 @@
+-- SPDX-License-Identifier: BSD-2-Clause
+--
+-- tlspolicyd schema.  Apply with:
+--     psql -v ON_ERROR_STOP=1 -f contrib/postgresql/schema.sql DBNAME
+--
+-- Idempotent: it is also the upgrade path, and it never drops data.
+-- Everything tlspolicyd relies on besides the policy table is prefixed
+-- tlspolicyd_.  The daemon itself needs only SELECT (on the policy table
+-- and tlspolicyd_state) and LISTEN.
+
+SET client_min_messages = warning;
+BEGIN;
+
+-- The overrides.  One row per destination; target is matched
+-- case-insensitively (the daemon canonicalises it), so it is unique on
+-- lower(target).  1000 bytes bounds a NOTIFY payload.
+CREATE TABLE IF NOT EXISTS tls_policy (
+    target     text    NOT NULL,
+    policy     text    NOT NULL,
+    parameters text    NOT NULL DEFAULT '',
+    active     boolean NOT NULL DEFAULT true,
+    CONSTRAINT tls_policy_target_length
+        CHECK (length(target) BETWEEN 1 AND 1000)
+);
+
+CREATE UNIQUE INDEX IF NOT EXISTS tls_policy_target_key
+    ON tls_policy (lower(target));
+
+-- The level must be one of Postfix's eight (case-insensitive), so a typo
+-- fails at INSERT time with a clear error.  Added NOT VALID, so upgrading a
+-- table that already holds bad rows never fails; tlspolicyd --check names
+-- those.  The full attribute grammar is checked by the daemon.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                   WHERE conname = 'tls_policy_level_check'
+                     AND conrelid = 'tls_policy'::regclass) THEN
+        ALTER TABLE tls_policy ADD CONSTRAINT tls_policy_level_check
+            CHECK (lower(btrim(policy)) IN ('none', 'may', 'encrypt', 'dane',
+                   'dane-only', 'fingerprint', 'verify', 'secure'))
+            NOT VALID;
+    END IF;
+END
+$$;
+
+-- The generation counter: bumped once per modifying statement, in the same
+-- transaction, so its order is the commit order (the row lock serialises
+-- writers).  Every NOTIFY carries the new value; the daemon polls it as a
+-- backstop for notifications it never got (pgbouncer in transaction mode,
+-- a dropped session, a hot standby).
+CREATE TABLE IF NOT EXISTS tlspolicyd_state (
+    id         boolean PRIMARY KEY DEFAULT true CHECK (id),
+    generation bigint  NOT NULL DEFAULT 0
+);
+INSERT INTO tlspolicyd_state (id, generation) VALUES (true, 0)
+    ON CONFLICT (id) DO NOTHING;
+
+-- Statement-level trigger with transition tables: one generation bump and
+-- one NOTIFY per distinct target touched, whatever the number of rows.
+-- Payload "<generation> <target>"; a bare "<generation>" asks for a full
+-- resync (TRUNCATE, or more targets than are worth naming one by one).
+-- TG_ARGV[0] names the target column, so the same function serves tables
+-- with other names (see tlspolicyd_attach below).
+CREATE OR REPLACE FUNCTION tlspolicyd_notify() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+DECLARE
+    col     text := coalesce(TG_ARGV[0], 'target');
+    sel     text;
+    targets text[];
+    gen     bigint;
+    t       text;
+BEGIN
+    IF TG_OP <> 'TRUNCATE' THEN
+        IF TG_OP = 'INSERT' THEN
+            sel := format('SELECT %I::text FROM tlspolicyd_new', col);
+        ELSIF TG_OP = 'DELETE' THEN
+            sel := format('SELECT %I::text FROM tlspolicyd_old', col);
+        ELSE
+            sel := format('SELECT %I::text FROM tlspolicyd_old UNION '
+                          'SELECT %I::text FROM tlspolicyd_new', col, col);
+        END IF;
+        EXECUTE format('SELECT array_agg(DISTINCT t) FROM (%s) AS s(t) '
+                       'WHERE t IS NOT NULL', sel) INTO targets;
+        IF targets IS NULL THEN
+            RETURN NULL;        -- no row touched: nothing changed
+        END IF;
+    END IF;
+
+    UPDATE tlspolicyd_state SET generation = generation + 1
+        RETURNING generation INTO gen;
+    IF NOT FOUND THEN
+        INSERT INTO tlspolicyd_state (id, generation) VALUES (true, 1)
+            RETURNING generation INTO gen;
+    END IF;
+
+    IF TG_OP = 'TRUNCATE' OR cardinality(targets) > 1000 THEN
+        PERFORM pg_notify('tlspolicyd', gen::text);
+        RETURN NULL;
+    END IF;
+    FOREACH t IN ARRAY targets LOOP
+        IF length(t) > 1000 THEN
+            PERFORM pg_notify('tlspolicyd', gen::text);   -- cannot be named
+        ELSE
+            PERFORM pg_notify('tlspolicyd', gen::text || ' ' || t);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- Attach the notify triggers to a policy table, e.g. an existing one with
+-- other names:
+--     SELECT tlspolicyd_attach('tls_policy_override', 'dest');
+--     SELECT tlspolicyd_attach('tlspolicies', 'domain');
+-- Re-running it replaces the triggers; it never touches rows.
+CREATE OR REPLACE FUNCTION tlspolicyd_attach(tbl regclass,
+                                             target_column text DEFAULT 'target')
+    RETURNS void LANGUAGE plpgsql
+AS $$
+BEGIN
+    EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_insert ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_update ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_delete ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_truncate ON %s', tbl);
+    EXECUTE format('CREATE TRIGGER tlspolicyd_insert AFTER INSERT ON %s '
+                   'REFERENCING NEW TABLE AS tlspolicyd_new '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tlspolicyd_notify(%L)',
+                   tbl, target_column);
+    EXECUTE format('CREATE TRIGGER tlspolicyd_update AFTER UPDATE ON %s '
+                   'REFERENCING OLD TABLE AS tlspolicyd_old NEW TABLE AS tlspolicyd_new '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tlspolicyd_notify(%L)',
+                   tbl, target_column);
+    EXECUTE format('CREATE TRIGGER tlspolicyd_delete AFTER DELETE ON %s '
+                   'REFERENCING OLD TABLE AS tlspolicyd_old '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tlspolicyd_notify(%L)',
+                   tbl, target_column);
+    EXECUTE format('CREATE TRIGGER tlspolicyd_truncate AFTER TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tlspolicyd_notify(%L)',
+                   tbl, target_column);
+END
+$$;
+
+SELECT tlspolicyd_attach('tls_policy', 'target');
+
+COMMIT;

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * config - the configuration as a table: each key has a type, bounds and a
+ * default (DESIGN.md, "Config keys").  The same table serves the config
+ * file ("key = value", '#' comments) and the long options (--max-stale is
+ * max_stale).  No globals: main owns one struct config and passes it down
+ * as const.
+ */
+#ifndef TLSPOLICYD_CONFIG_H
+#define TLSPOLICYD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "bounds.h"
+
+struct config {
+	char *listen[CONFIG_MAX_LISTEN];
+	size_t nlisten;
+	char *database;
+	char *map[CONFIG_MAX_MAPS];
+	size_t nmap;
+	bool parent_walk;
+	unsigned long poll_interval;	/* all durations in milliseconds */
+	unsigned long max_stale;
+	unsigned long reconnect_max;
+	unsigned long statement_timeout;
+	unsigned long idle_timeout;
+	unsigned long max_connections;
+	char *table;
+	char *column_target;
+	char *column_policy;
+	char *column_parameters;
+	char *column_active;	/* "" = the table has no such column */
+	int postfix_compat;	/* 307 = Postfix 3.7 */
+	char *fingerprint_digest;
+	size_t fingerprint_len;	/* derived from fingerprint_digest */
+	int log_level;
+
+	/* where each key was last set: 0 default, then config_set's source */
+	unsigned char source[32];
+};
+
+/* Sources, in the order they override each other. */
+enum config_source {
+	CONFIG_DEFAULT,
+	CONFIG_FILE,
+	CONFIG_ARGV,
+};
+
+/* Fill in every default.  Free with config_free(). */
+void config_init(struct config *cfg);
+void config_free(struct config *cfg);
+
+/*
+ * Set key to value from source.  A list key (listen, map) may repeat
+ * within one source; its first occurrence in a source replaces the values
+ * of an earlier source.  Any other repeat within one source is an error.
+ * On error returns -1 with a message naming the key in err.
+ */
+int config_set(struct config *cfg, const char *key, const char *value,
+    enum config_source source, char *err, size_t errsz);
+
+/*
+ * Read a config file.  A missing file is an error only if must_exist.
+ * Errors name the file, the line and the key.
+ */
+int config_load_file(struct config *cfg, const char *path, bool must_exist,
+    char *err, size_t errsz);
+
+/* The i-th key name, NULL past the last (for option tables and docs). */
+const char *config_key_name(size_t i);
+
+/* Is name a config key?  (Used to map --long-options to keys.) */
+bool config_is_key(const char *name);
+
+/* Print every key, its default and a one-line description. */
+void config_print_keys(FILE *fp);
+
+/* Parse "10", "10s", "500ms", "5m", "1h", "7d" into milliseconds. */
+int config_parse_duration(const char *s, unsigned long *ms);
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * daemon.h - the one context main creates and passes down (no globals).
+ *
+ * pgsync writes the data fields; conn reads them to answer.  Everything
+ * runs on one event loop, so a lookup sees one consistent state within the
+ * loop turn it runs in.
+ */
+#ifndef TLSPOLICYD_DAEMON_H
+#define TLSPOLICYD_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct event_base;
+struct config;
+struct snapshot;
+
+#define DAEMON_WHY_SIZE 256
+
+struct daemon_stats {
+	uint64_t requests;
+	uint64_t replies[4];		/* by enum sockmap_status */
+	uint64_t frame_errors;
+	uint64_t conns_accepted;
+	uint64_t conns_refused;		/* over max_connections */
+};
+
+struct daemon {
+	const struct config *cfg;
+	struct event_base *base;
+
+	/* current data: NULL until the first successful load */
+	struct snapshot *snap;
+	/* wall clock when snap was last known to match the database */
+	time_t current_at;
+	/* in sync with the database right now (connected, no resync due) */
+	bool in_sync;
+	/* why there is no data yet, for "TEMP no policy data loaded yet" */
+	char why[DAEMON_WHY_SIZE];
+
+	size_t nconns;
+	struct daemon_stats stats;
+};
+
+#endif

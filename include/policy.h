@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * policy - validate and canonicalise one Postfix TLS policy, as
+ * smtp_tls_policy.c (tls_policy_lookup_one) parses it.
+ *
+ * Pure: no I/O, no globals, no logging.
+ */
+#ifndef TLSPOLICYD_POLICY_H
+#define TLSPOLICYD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bounds.h"
+
+/* Postfix version the answers must be accepted by: major * 100 + minor. */
+#define POLICY_COMPAT_DEFAULT 307
+
+struct policy_opts {
+	int compat;		/* e.g. 307 for Postfix 3.7 */
+	size_t fingerprint_len;	/* digest length in bytes: 32 for sha256 */
+};
+
+enum policy_status {
+	POLICY_OK,		/* text holds the canonical policy */
+	POLICY_INVALID,		/* problem says why; Postfix would defer */
+};
+
+struct policy_result {
+	/* canonical "<level>[ <name>=<value>]...", NUL-terminated */
+	char text[POLICY_MAX_TEXT];
+	/* why it is invalid, or the first warning when valid */
+	char problem[POLICY_MAX_PROBLEM];
+	/* valid, but something was corrected or dropped worth telling */
+	bool warned;
+};
+
+/* Fill opts with the defaults (Postfix 3.7, sha256). */
+void policy_opts_init(struct policy_opts *opts);
+
+/*
+ * Parse the level (the policy column) and the attributes (the parameters
+ * column; NULL is the same as empty) of one row.  Never blocks.
+ */
+enum policy_status policy_parse(const struct policy_opts *opts,
+    const char *level, const char *params, struct policy_result *res);
+
+/* "3.7" -> 307; -1 if malformed. */
+int policy_compat_parse(const char *s);
+
+/* "sha256" -> 32 etc.; 0 if unknown. */
+size_t policy_digest_len(const char *name);
+
+#endif

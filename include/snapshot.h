@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * snapshot - the in-memory table every lookup is answered from
+ * (DESIGN.md, decision 1): canonical key -> canonical policy, or the reason
+ * a row is invalid.  Pure: no I/O, no logging.
+ *
+ * Rows are stored by canonical key; several rows with one canonical key
+ * are a conflict, found at lookup time.  Only active rows are stored.
+ * Row memory comes from an arena, so freeing a snapshot of a million rows
+ * is a handful of free() calls; removed rows are counted as waste until
+ * the next full load replaces the snapshot.
+ */
+#ifndef TLSPOLICYD_SNAPSHOT_H
+#define TLSPOLICYD_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy.h"
+#include "target.h"
+
+struct snapshot;
+
+/* What happened to one table row. */
+enum snapshot_row {
+	SNAPSHOT_ROW_VALID,	/* stored, serves its policy */
+	SNAPSHOT_ROW_WARNED,	/* stored, served in a corrected form */
+	SNAPSHOT_ROW_INVALID,	/* stored as invalid: its key answers TEMP */
+	SNAPSHOT_ROW_BAD_TARGET,	/* a target no key can ever match */
+};
+
+enum snapshot_result {
+	SNAPSHOT_NONE,		/* no row: NOTFOUND */
+	SNAPSHOT_FOUND,		/* *text is the canonical policy */
+	SNAPSHOT_INVALID,	/* *text is why the row is invalid */
+	SNAPSHOT_CONFLICT,	/* several rows share the canonical key *text */
+};
+
+/* An empty snapshot sized for about hint rows.  Caller frees. */
+struct snapshot *snapshot_new(size_t hint);
+void snapshot_free(struct snapshot *s);
+
+/* Rows stored (active rows with a usable target). */
+size_t snapshot_rows(const struct snapshot *s);
+/* Bytes of row memory: used in all, and held by removed rows. */
+size_t snapshot_bytes(const struct snapshot *s);
+size_t snapshot_waste(const struct snapshot *s);
+
+/*
+ * Validate one table row and, if active, store it.  params may be NULL.
+ * res receives the validation outcome (for the caller to log); for
+ * SNAPSHOT_ROW_BAD_TARGET res->problem says why.
+ */
+enum snapshot_row snapshot_add_row(struct snapshot *s,
+    const struct policy_opts *opts, const char *target, const char *policy,
+    const char *params, bool active, struct policy_result *res);
+
+/* Remove every row whose target column is exactly raw_target. */
+void snapshot_remove_target(struct snapshot *s, const char *raw_target);
+
+/*
+ * Answer a canonical key: the key itself and, if walk, its parents in
+ * Postfix's order (decision 5).  *text (borrowed, valid until the snapshot
+ * is changed or freed) and *len describe the result; for SNAPSHOT_NONE they
+ * are empty.
+ */
+enum snapshot_result snapshot_lookup(const struct snapshot *s,
+    const struct target *key, bool walk, const char **text, size_t *len);
+
+/* Call cb for each pair of stored rows that share a canonical key. */
+void snapshot_conflicts(const struct snapshot *s,
+    void (*cb)(void *arg, const char *key, const char *target_a,
+    const char *target_b), void *arg);
+
+#endif

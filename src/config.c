@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * config - table-driven configuration.
+ *
+ * One row per key: name, type, where it lives in struct config, bounds,
+ * default, one line of help.  Parsing, defaults, --help and the
+ * documentation check (make docs-check) all read this table, so a key
+ * cannot exist in one place and not the others.
+ *
+ * Invariants: a value is checked completely before it is stored; an
+ * unknown key or a bad value is an error naming the key.
+ * Limits: CONFIG_MAX_LINE, CONFIG_MAX_LISTEN, CONFIG_MAX_MAPS.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "log.h"
+#include "policy.h"
+#include "xalloc.h"
+
+enum type {
+	T_STRING,
+	T_LIST,
+	T_BOOL,
+	T_DURATION,
+	T_UINT,
+	T_LOGLEVEL,
+	T_COMPAT,
+	T_DIGEST,
+	T_IDENT,	/* an SQL identifier, possibly empty */
+};
+
+struct key {
+	const char *name;
+	enum type type;
+	size_t offset;
+	unsigned long min;
+	unsigned long max;
+	const char *def;
+	const char *help;
+};
+
+#define OFF(field) offsetof(struct config, field)
+#define DAY (24UL * 3600 * 1000)
+
+static const struct key keys[] = {
+	{"listen", T_LIST, OFF(listen), 0, 0, CONFIG_DEFAULT_LISTEN,
+	    "endpoint inet:HOST:PORT or unix:PATH (repeatable)"},
+	{"database", T_STRING, OFF(database), 0, 0, "",
+	    "libpq connection string or URI; PG* variables honoured"},
+	{"map", T_LIST, OFF(map), 0, 0, CONFIG_DEFAULT_MAP,
+	    "socketmap name answered (repeatable)"},
+	{"parent_walk", T_BOOL, OFF(parent_walk), 0, 0, "yes",
+	    "answer host names from the most specific .parent row"},
+	{"poll_interval", T_DURATION, OFF(poll_interval), 100, DAY, "1s",
+	    "generation poll (or full reload without triggers) interval"},
+	{"max_stale", T_DURATION, OFF(max_stale), 0, 365 * DAY, "3600s",
+	    "serve the last data this long after the database went away"},
+	{"reconnect_max", T_DURATION, OFF(reconnect_max), 100, DAY, "5s",
+	    "cap of the reconnect backoff"},
+	{"statement_timeout", T_DURATION, OFF(statement_timeout), 0, DAY,
+	    "10s", "PostgreSQL statement_timeout of the daemon's session"},
+	{"idle_timeout", T_DURATION, OFF(idle_timeout), 1000, DAY, "300s",
+	    "close a client connection idle this long"},
+	{"max_connections", T_UINT, OFF(max_connections), 1, 1000000,
+	    "16384", "client connections served at once"},
+	{"table", T_IDENT, OFF(table), 0, 0, "tls_policy",
+	    "policy table, optionally schema-qualified"},
+	{"column_target", T_IDENT, OFF(column_target), 0, 0, "target",
+	    "column holding the destination"},
+	{"column_policy", T_IDENT, OFF(column_policy), 0, 0, "policy",
+	    "column holding the security level"},
+	{"column_parameters", T_IDENT, OFF(column_parameters), 0, 0,
+	    "parameters", "column holding the attributes (empty: none)"},
+	{"column_active", T_IDENT, OFF(column_active), 0, 0, "active",
+	    "boolean column, false hides a row (empty: none)"},
+	{"postfix_compat", T_COMPAT, OFF(postfix_compat), 0, 0, "3.7",
+	    "oldest Postfix version the answers must suit"},
+	{"fingerprint_digest", T_DIGEST, OFF(fingerprint_digest), 0, 0,
+	    "sha256", "Postfix smtp_tls_fingerprint_digest"},
+	{"log_level", T_LOGLEVEL, OFF(log_level), 0, 0, "info",
+	    "error, warning, info or debug"},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= sizeof(((struct config *)0)->source),
+    "struct config.source too small");
+
+static const struct key *
+find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+const char *
+config_key_name(size_t i)
+{
+	return i < NKEYS ? keys[i].name : NULL;
+}
+
+bool
+config_is_key(const char *name)
+{
+	return find_key(name) != NULL;
+}
+
+int
+config_parse_duration(const char *s, unsigned long *ms)
+{
+	static const struct {
+		const char *unit;
+		unsigned long ms;
+	} units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000},
+	    {"h", 3600000}, {"d", 86400000}};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit) == 0) {
+			if (v > (unsigned long long)ULONG_MAX / units[i].ms)
+				return -1;
+			*ms = (unsigned long)v * units[i].ms;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+parse_bool(const char *s, bool *b)
+{
+	if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0 ||
+	    strcasecmp(s, "on") == 0 || strcmp(s, "1") == 0)
+		*b = true;
+	else if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0 ||
+	    strcasecmp(s, "off") == 0 || strcmp(s, "0") == 0)
+		*b = false;
+	else
+		return -1;
+	return 0;
+}
+
+/* Letters, digits, '_' and '$', optionally "schema.name"; or empty. */
+static bool
+valid_ident(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '$' && s[i] != '.')
+			return false;
+	return i < 64 && (i == 0 || isalpha((unsigned char)s[0]) ||
+	    s[0] == '_');
+}
+
+static int
+set_value(struct config *cfg, const struct key *k, const char *v,
+    bool append, char *err, size_t errsz)
+{
+	void *field = (char *)cfg + k->offset;
+	unsigned long ul;
+	char *end;
+	int i;
+
+	switch (k->type) {
+	case T_LIST: {
+		char **list = field;
+		size_t *n = k->offset == OFF(listen) ? &cfg->nlisten :
+		    &cfg->nmap;
+		size_t cap = k->offset == OFF(listen) ? CONFIG_MAX_LISTEN :
+		    CONFIG_MAX_MAPS;
+
+		if (!append) {
+			while (*n > 0)
+				xfree(list[--*n]);
+		}
+		if (*n == cap) {
+			snprintf(err, errsz, "%s: at most %zu values", k->name,
+			    cap);
+			return -1;
+		}
+		if (k->offset == OFF(map) && (v[0] == '\0' ||
+		    strlen(v) > SOCKMAP_MAX_NAME || strpbrk(v, ": \t") != NULL)) {
+			snprintf(err, errsz, "%s: \"%s\" is not a socketmap name "
+			    "(1-%d bytes, no ':' or space)", k->name, v,
+			    SOCKMAP_MAX_NAME);
+			return -1;
+		}
+		if (k->offset == OFF(listen) && strncmp(v, "inet:", 5) != 0 &&
+		    strncmp(v, "unix:", 5) != 0) {
+			snprintf(err, errsz, "%s: \"%s\" is not inet:HOST:PORT "
+			    "or unix:PATH", k->name, v);
+			return -1;
+		}
+		list[(*n)++] = xstrdup(v);
+		return 0;
+	}
+	case T_STRING:
+		xfree(*(char **)field);
+		*(char **)field = xstrdup(v);
+		return 0;
+	case T_IDENT:
+		if (!valid_ident(v)) {
+			snprintf(err, errsz, "%s: \"%s\" is not an SQL "
+			    "identifier", k->name, v);
+			return -1;
+		}
+		xfree(*(char **)field);
+		*(char **)field = xstrdup(v);
+		return 0;
+	case T_BOOL:
+		if (parse_bool(v, field) < 0) {
+			snprintf(err, errsz, "%s: \"%s\" is not yes or no",
+			    k->name, v);
+			return -1;
+		}
+		return 0;
+	case T_DURATION:
+		if (config_parse_duration(v, &ul) < 0 || ul < k->min ||
+		    ul > k->max) {
+			snprintf(err, errsz, "%s: \"%s\" is not a duration "
+			    "between %lums and %lus (e.g. 10s, 500ms, 5m)",
+			    k->name, v, k->min, k->max / 1000);
+			return -1;
+		}
+		*(unsigned long *)field = ul;
+		return 0;
+	case T_UINT:
+		errno = 0;
+		ul = strtoul(v, &end, 10);
+		if (!isdigit((unsigned char)v[0]) || *end != '\0' ||
+		    errno != 0 || ul < k->min || ul > k->max) {
+			snprintf(err, errsz, "%s: \"%s\" is not a number "
+			    "between %lu and %lu", k->name, v, k->min, k->max);
+			return -1;
+		}
+		*(unsigned long *)field = ul;
+		return 0;
+	case T_LOGLEVEL:
+		if ((i = log_level_parse(v)) < 0) {
+			snprintf(err, errsz, "%s: \"%s\" is not error, warning, "
+			    "info or debug", k->name, v);
+			return -1;
+		}
+		*(int *)field = i;
+		return 0;
+	case T_COMPAT:
+		if ((i = policy_compat_parse(v)) < 0) {
+			snprintf(err, errsz, "%s: \"%s\" is not a Postfix "
+			    "version 3.7 or later (e.g. 3.7, 3.10)", k->name, v);
+			return -1;
+		}
+		*(int *)field = i;
+		return 0;
+	case T_DIGEST:
+		if ((ul = policy_digest_len(v)) == 0) {
+			snprintf(err, errsz, "%s: \"%s\" is not a digest "
+			    "(md5, sha1, sha224, sha256, sha384, sha512)",
+			    k->name, v);
+			return -1;
+		}
+		xfree(cfg->fingerprint_digest);
+		cfg->fingerprint_digest = xstrdup(v);
+		cfg->fingerprint_len = ul;
+		return 0;
+	}
+	return -1;
+}
+
+void
+config_init(struct config *cfg)
+{
+	char err[256];
+	size_t i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < NKEYS; i++)
+		if (set_value(cfg, &keys[i], keys[i].def, false, err,
+		    sizeof(err)) < 0)
+			log_panic("config: bad default: %s", err);
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		void *field = (char *)cfg + keys[i].offset;
+
+		if (keys[i].type == T_LIST) {
+			char **list = field;
+			size_t n = keys[i].offset == OFF(listen) ?
+			    cfg->nlisten : cfg->nmap;
+
+			while (n > 0)
+				xfree(list[--n]);
+		} else if (keys[i].type == T_STRING ||
+		    keys[i].type == T_IDENT || keys[i].type == T_DIGEST) {
+			xfree(*(char **)field);
+		}
+	}
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int
+config_set(struct config *cfg, const char *name, const char *value,
+    enum config_source source, char *err, size_t errsz)
+{
+	const struct key *k = find_key(name);
+	size_t idx;
+
+	if (k == NULL) {
+		snprintf(err, errsz, "unknown key \"%s\"", name);
+		return -1;
+	}
+	idx = (size_t)(k - keys);
+	if (cfg->source[idx] == source && k->type != T_LIST) {
+		snprintf(err, errsz, "%s: set twice", name);
+		return -1;
+	}
+	if (set_value(cfg, k, value, cfg->source[idx] == source, err,
+	    errsz) < 0)
+		return -1;
+	cfg->source[idx] = (unsigned char)source;
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int
+config_load_file(struct config *cfg, const char *path, bool must_exist,
+    char *err, size_t errsz)
+{
+	char line[CONFIG_MAX_LINE + 2];
+	char msg[512];
+	FILE *fp;
+	int lineno = 0;
+	int rc = 0;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *s, *eq, *name, *value;
+
+		lineno++;
+		if (strlen(line) > CONFIG_MAX_LINE) {
+			snprintf(err, errsz, "%s:%d: line longer than %d bytes",
+			    path, lineno, CONFIG_MAX_LINE);
+			rc = -1;
+			break;
+		}
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if ((eq = strchr(s, '=')) == NULL) {
+			snprintf(err, errsz, "%s:%d: expected \"key = value\"",
+			    path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		name = trim(s);
+		value = trim(eq + 1);
+		if (config_set(cfg, name, value, CONFIG_FILE, msg,
+		    sizeof(msg)) < 0) {
+			snprintf(err, errsz, "%s:%d: %s", path, lineno, msg);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(fp)) {
+		snprintf(err, errsz, "%s: read error", path);
+		rc = -1;
+	}
+	fclose(fp);
+	return rc;
+}
+
+void
+config_print_keys(FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		char opt[64];
+		size_t j;
+
+		snprintf(opt, sizeof(opt), "--%s", keys[i].name);
+		for (j = 0; opt[j] != '\0'; j++)
+			if (opt[j] == '_')
+				opt[j] = '-';
+		fprintf(fp, "  %-22s %s (default: %s)\n", opt, keys[i].help,
+		    keys[i].def[0] ? keys[i].def : "empty");
+	}
+}

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * main - command line, configuration, wiring, signals, the event loop.
+ *
+ * tlspolicyd never forks: systemd and other supervisors expect the process
+ * they started to be the daemon.  Exit status: 0 after SIGTERM/SIGINT, 2
+ * for a usage or configuration error (the message names the option or
+ * key), 1 for any other fatal error.  --query and --check run the same
+ * loader once and exit.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "conn.h"
+#include "daemon.h"
+#include "log.h"
+#include "pgsync.h"
+#include "server.h"
+#include "snapshot.h"
+
+#ifndef TLSPOLICYD_VERSION
+#define TLSPOLICYD_VERSION "0.1.0"
+#endif
+
+#define EXIT_USAGE 2
+
+enum {
+	OPT_QUERY = 256,
+	OPT_CHECK,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_KEY,		/* OPT_KEY + i: config key i */
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: tlspolicyd [-f] [-c FILE] [--OPTION VALUE]...\n"
+	    "       tlspolicyd [-c FILE] [--OPTION VALUE]... --query KEY\n"
+	    "       tlspolicyd [-c FILE] [--OPTION VALUE]... --check\n"
+	    "\n"
+	    "Answers Postfix smtp_tls_policy_maps socketmap lookups from a\n"
+	    "PostgreSQL table.\n"
+	    "\n"
+	    "  -c, --config FILE      config file (default %s if present)\n"
+	    "  -f, --foreground       log to stderr instead of syslog\n"
+	    "  --query KEY            load, print the reply to KEY, exit 0 OK,\n"
+	    "                         1 NOTFOUND, 2 anything else\n"
+	    "  --check                validate the config and every row; exit 0\n"
+	    "                         clean, 1 errors, 2 could not check\n"
+	    "  --help, --version\n"
+	    "\n"
+	    "Every config key is also an option (--max-stale is max_stale):\n",
+	    CONFIG_DEFAULT_FILE);
+	config_print_keys(fp);
+}
+
+
+/* Tell systemd (Type=notify) we serve; a no-op outside systemd. */
+static void
+sd_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';	/* abstract namespace */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path))) < 0)
+		log_warning("main: sd_notify: %s", strerror(errno));
+	close(fd);
+}
+
+/* Hundreds of idle Postfix connections are normal: allow what we may. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warning("main: cannot raise RLIMIT_NOFILE: %s",
+			    strerror(errno));
+	}
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	log_info("main: signal %d, exiting", (int)sig);
+	event_base_loopexit(d->base, NULL);
+}
+
+/* --query and --check: the loader runs once, then the loop stops. */
+struct oneshot {
+	struct daemon *d;
+	bool ok;
+	bool errors;
+};
+
+static void
+oneshot_done(void *arg, bool ok, const char *why)
+{
+	struct oneshot *o = arg;
+
+	(void)why;
+	o->ok = ok;
+	event_base_loopbreak(o->d->base);
+}
+
+static void
+check_row(void *arg, const char *target, bool active,
+    enum snapshot_row outcome, const struct policy_result *res)
+{
+	struct oneshot *o = arg;
+	char pb[LOG_PRINTABLE_SIZE];
+	const char *t = log_printable(target, strlen(target), pb);
+	const char *inactive = active ? "" : " (inactive row)";
+
+	switch (outcome) {
+	case SNAPSHOT_ROW_VALID:
+		break;
+	case SNAPSHOT_ROW_WARNED:
+		printf("%s: warning: %s%s -> %s\n", t, res->problem, inactive,
+		    res->text);
+		break;
+	case SNAPSHOT_ROW_INVALID:
+	case SNAPSHOT_ROW_BAD_TARGET:
+		printf("%s: error: %s%s\n", t, res->problem, inactive);
+		o->errors = true;
+		break;
+	}
+}
+
+static void
+check_conflict(void *arg, const char *key, const char *a, const char *b)
+{
+	struct oneshot *o = arg;
+	char pa[LOG_PRINTABLE_SIZE], pb[LOG_PRINTABLE_SIZE];
+
+	printf("%s: error: conflicting rows \"%s\" and \"%s\" (the key answers "
+	    "TEMP)\n", key, log_printable(a, strlen(a), pa),
+	    log_printable(b, strlen(b), pb));
+	o->errors = true;
+}
+
+static int
+run_oneshot(struct daemon *d, const char *query_key)
+{
+	struct oneshot o = {d, false, false};
+	struct pgsync_hooks hooks = {NULL, oneshot_done, &o, true};
+	struct pgsync *ps;
+	int rc;
+
+	if (query_key == NULL)
+		hooks.row = check_row;
+	ps = pgsync_new(d, &hooks);
+	event_base_dispatch(d->base);
+
+	if (query_key != NULL) {
+		char payload[NETSTRING_MAX_PAYLOAD + 1];
+		char frame[SOCKMAP_MAX_FRAME];
+		enum sockmap_status st;
+		size_t n, len;
+		char *colon;
+		int pl = snprintf(payload, sizeof(payload), "%s %s",
+		    d->cfg->map[0], query_key);
+
+		len = conn_answer(d, payload, pl < (int)sizeof(payload) ?
+		    (size_t)pl : sizeof(payload) - 1, frame, &st);
+		/* print the payload: between the header's ':' and the ',' */
+		colon = memchr(frame, ':', len);
+		n = len - (size_t)(colon + 1 - frame) - 1;
+		printf("%.*s\n", (int)n, colon + 1);
+		rc = st == SOCKMAP_OK ? 0 : st == SOCKMAP_NOTFOUND ? 1 : 2;
+	} else if (!o.ok) {
+		printf("database: error: could not check: %s\n", d->why);
+		rc = 2;
+	} else {
+		snapshot_conflicts(d->snap, check_conflict, &o);
+		rc = o.errors ? 1 : 0;
+	}
+	pgsync_free(ps);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct option opts[64];
+	char optnames[32][40];
+	struct config cfg;
+	struct daemon d;
+	char err[512];
+	const char *config_file = NULL;
+	const char *query_key = NULL;
+	bool foreground = false, check = false;
+	struct server *srv;
+	struct pgsync *ps;
+	struct event *sigterm, *sigint;
+	size_t nopt = 0, i;
+	int c, rc;
+	/* options are applied after the file, so remember them */
+	struct {
+		const char *key;
+		const char *value;
+	} sets[256];
+	size_t nsets = 0;
+
+	opts[nopt++] = (struct option){"config", required_argument, NULL, 'c'};
+	opts[nopt++] = (struct option){"foreground", no_argument, NULL, 'f'};
+	opts[nopt++] = (struct option){"query", required_argument, NULL,
+	    OPT_QUERY};
+	opts[nopt++] = (struct option){"check", no_argument, NULL, OPT_CHECK};
+	opts[nopt++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+	opts[nopt++] = (struct option){"version", no_argument, NULL,
+	    OPT_VERSION};
+	for (i = 0; config_key_name(i) != NULL; i++) {
+		char *p;
+
+		snprintf(optnames[i], sizeof(optnames[i]), "%s",
+		    config_key_name(i));
+		for (p = optnames[i]; *p != '\0'; p++)
+			if (*p == '_')
+				*p = '-';
+		opts[nopt++] = (struct option){optnames[i], required_argument,
+		    NULL, OPT_KEY + (int)i};
+	}
+	opts[nopt] = (struct option){NULL, 0, NULL, 0};
+
+	while ((c = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_file = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case OPT_QUERY:
+			query_key = optarg;
+			break;
+		case OPT_CHECK:
+			check = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("tlspolicyd %s\n", TLSPOLICYD_VERSION);
+			return 0;
+		default:
+			if (c >= OPT_KEY && nsets < sizeof(sets) /
+			    sizeof(sets[0])) {
+				sets[nsets].key = config_key_name(
+				    (size_t)(c - OPT_KEY));
+				sets[nsets++].value = optarg;
+				break;
+			}
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tlspolicyd: unexpected argument \"%s\"\n"
+		    "Try 'tlspolicyd --help'.\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	/* --query and --check print results on stdout, problems on stderr */
+	log_open("tlspolicyd", foreground || query_key != NULL || check);
+	config_init(&cfg);
+	if (config_load_file(&cfg, config_file ? config_file :
+	    CONFIG_DEFAULT_FILE, config_file != NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tlspolicyd: config: %s\n", err);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < nsets; i++) {
+		if (config_set(&cfg, sets[i].key, sets[i].value, CONFIG_ARGV,
+		    err, sizeof(err)) < 0) {
+			fprintf(stderr, "tlspolicyd: option --%s: %s\n",
+			    sets[i].key, err);
+			return EXIT_USAGE;
+		}
+	}
+	log_set_level((enum log_level)cfg.log_level);
+	if (query_key != NULL || check)
+		log_set_level(LOG_LEVEL_ERROR);
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = &cfg;
+	if ((d.base = event_base_new()) == NULL)
+		log_fatal(1, "main: cannot create the event loop");
+	signal(SIGPIPE, SIG_IGN);
+
+	if (query_key != NULL || check) {
+		rc = run_oneshot(&d, query_key);
+		snapshot_free(d.snap);
+		event_base_free(d.base);
+		config_free(&cfg);
+		return rc;
+	}
+
+	raise_nofile();
+	if ((srv = server_open(&d, err, sizeof(err))) == NULL)
+		log_fatal(1, "main: %s", err);
+	ps = pgsync_new(&d, NULL);
+	sigterm = evsignal_new(d.base, SIGTERM, on_stop, &d);
+	sigint = evsignal_new(d.base, SIGINT, on_stop, &d);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	log_info("main: tlspolicyd %s started, answering map %s%s",
+	    TLSPOLICYD_VERSION, cfg.map[0], cfg.nmap > 1 ? " and others" : "");
+	sd_notify_ready();
+
+	event_base_dispatch(d.base);
+
+	pgsync_free(ps);
+	server_free(srv);
+	event_free(sigterm);
+	event_free(sigint);
+	snapshot_free(d.snap);
+	event_base_free(d.base);
+	config_free(&cfg);
+	return 0;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * netstring - the socketmap framing.
+ *
+ * The decoder is stateless: it looks at the bytes buffered so far and says
+ * whether they hold a frame, a valid prefix of one, or garbage.  Re-parsing
+ * the at most NETSTRING_MAX_DIGITS + 1 header bytes on every call is
+ * cheaper than carrying a state machine across reads.
+ *
+ * Invariants: never reads beyond buf[len); never waits for bytes once the
+ * header has proven the frame bad.
+ * Limits: NETSTRING_MAX_DIGITS, and the caller's max (NETSTRING_MAX_PAYLOAD).
+ */
+#include <stdio.h>
+
+#include "netstring.h"
+
+enum netstring_status
+netstring_decode(const char *buf, size_t len, size_t max, const char **payload,
+    size_t *plen, size_t *consumed)
+{
+	size_t n = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c == ':')
+			break;
+		if (c < '0' || c > '9')
+			return NETSTRING_ERR_FORMAT;
+		if (i == NETSTRING_MAX_DIGITS)
+			return NETSTRING_ERR_SIZE;
+		n = n * 10 + (size_t)(c - '0');
+	}
+	if (i == len)
+		return NETSTRING_NEED_MORE;
+	if (i == 0)
+		return NETSTRING_ERR_FORMAT;	/* empty length */
+	if (n > max)
+		return NETSTRING_ERR_SIZE;
+	/* i indexes the ':'; payload is buf[i + 1 .. i + 1 + n), then ',' */
+	if (len - i - 1 < n + 1)
+		return NETSTRING_NEED_MORE;
+	if (buf[i + 1 + n] != ',')
+		return NETSTRING_ERR_FORMAT;
+	*payload = buf + i + 1;
+	*plen = n;
+	*consumed = i + 1 + n + 1;
+	return NETSTRING_OK;
+}
+
+size_t
+netstring_header(size_t len, char *hdr)
+{
+	return (size_t)snprintf(hdr, NETSTRING_MAX_HEADER, "%zu:", len);
+}

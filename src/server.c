@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * server - listeners.
+ *
+ * Over max_connections a new connection is accepted and closed at once
+ * (counted): the peer learns immediately instead of sitting in the
+ * backlog, and Postfix reports a lookup error rather than a 100 s timeout.
+ * On EMFILE/ENFILE the listener pauses SERVER_ACCEPT_BACKOFF_MS instead of
+ * spinning on an accept() that cannot succeed (PgBouncer pool_accept).
+ *
+ * Invariants: listeners never block; a unix socket path is removed only if
+ * it is a socket.
+ * Limits: CONFIG_MAX_LISTEN, max_connections, SERVER_ACCEPT_BACKOFF_MS.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "bounds.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+#include "xalloc.h"
+
+struct listener {
+	struct server *srv;
+	struct evconnlistener *lev;
+	struct event *resume;
+	char *path;		/* unix socket to unlink at exit, or NULL */
+	const char *endpoint;
+};
+
+struct server {
+	struct daemon *d;
+	struct listener l[CONFIG_MAX_LISTEN];
+	size_t n;
+};
+
+static void
+on_accept(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct listener *l = arg;
+	struct daemon *d = l->srv->d;
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	if (d->nconns >= d->cfg->max_connections) {
+		d->stats.conns_refused++;
+		if (d->stats.conns_refused % 1000 == 1)
+			log_warning("server: max_connections (%lu) reached, "
+			    "refusing connections", d->cfg->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	d->stats.conns_accepted++;
+	conn_new(d, fd);
+}
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(l->lev);
+}
+
+static void
+on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct listener *l = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = {SERVER_ACCEPT_BACKOFF_MS / 1000,
+	    (SERVER_ACCEPT_BACKOFF_MS % 1000) * 1000};
+
+	log_warning("server: %s: accept: %s; pausing this listener",
+	    l->endpoint, evutil_socket_error_to_string(err));
+	evconnlistener_disable(lev);
+	event_add(l->resume, &tv);
+}
+
+static struct evconnlistener *
+bind_inet(struct daemon *d, struct listener *l, const char *spec, char *err,
+    size_t errsz)
+{
+	char host[256];
+	const char *port;
+	struct addrinfo hints, *res, *ai;
+	struct evconnlistener *lev = NULL;
+	size_t hl;
+	int rc;
+
+	/* HOST:PORT, [HOST]:PORT, [IPV6]:PORT; the port after the last ':' */
+	port = strrchr(spec, ':');
+	if (port == NULL || port == spec) {
+		snprintf(err, errsz, "listen: \"inet:%s\" is not inet:HOST:PORT",
+		    spec);
+		return NULL;
+	}
+	hl = (size_t)(port - spec);
+	if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
+		spec++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host)) {
+		snprintf(err, errsz, "listen: host name too long");
+		return NULL;
+	}
+	memcpy(host, spec, hl);
+	host[hl] = '\0';
+	port++;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0) {
+		snprintf(err, errsz, "listen: inet:%s: %s", spec,
+		    gai_strerror(rc));
+		return NULL;
+	}
+	for (ai = res; ai != NULL && lev == NULL; ai = ai->ai_next)
+		lev = evconnlistener_new_bind(d->base, on_accept, l,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+		    LEV_OPT_REUSEABLE, 1024, ai->ai_addr, (int)ai->ai_addrlen);
+	if (lev == NULL)
+		snprintf(err, errsz, "listen: inet:%s: %s", l->endpoint + 5,
+		    strerror(errno));
+	freeaddrinfo(res);
+	return lev;
+}
+
+static struct evconnlistener *
+bind_unix(struct daemon *d, struct listener *l, const char *path, char *err,
+    size_t errsz)
+{
+	struct sockaddr_un sun;
+	struct evconnlistener *lev;
+	struct stat st;
+
+	if (strlen(path) >= sizeof(sun.sun_path) || path[0] == '\0') {
+		snprintf(err, errsz, "listen: unix:%s: bad socket path", path);
+		return NULL;
+	}
+	/* A stale socket from an earlier run; never remove anything else. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	lev = evconnlistener_new_bind(d->base, on_accept, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+	    (struct sockaddr *)&sun, (int)sizeof(sun));
+	if (lev == NULL) {
+		snprintf(err, errsz, "listen: unix:%s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	l->path = xstrdup(path);
+	return lev;
+}
+
+struct server *
+server_open(struct daemon *d, char *err, size_t errsz)
+{
+	struct server *s = xcalloc(1, sizeof(*s));
+	size_t i;
+
+	s->d = d;
+	for (i = 0; i < d->cfg->nlisten; i++) {
+		const char *ep = d->cfg->listen[i];
+		struct listener *l = &s->l[i];
+
+		l->srv = s;
+		l->endpoint = ep;
+		if (strncmp(ep, "inet:", 5) == 0)
+			l->lev = bind_inet(d, l, ep + 5, err, errsz);
+		else
+			l->lev = bind_unix(d, l, ep + 5, err, errsz);
+		if (l->lev == NULL) {
+			server_free(s);
+			return NULL;
+		}
+		s->n = i + 1;
+		evconnlistener_set_error_cb(l->lev, on_accept_error);
+		l->resume = evtimer_new(d->base, on_resume, l);
+		log_info("server: listening on %s", ep);
+	}
+	return s;
+}
+
+void
+server_free(struct server *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++) {
+		struct listener *l = &s->l[i];
+
+		if (l->lev != NULL)
+			evconnlistener_free(l->lev);
+		if (l->resume != NULL)
+			event_free(l->resume);
+		if (l->path != NULL) {
+			unlink(l->path);
+			xfree(l->path);
+		}
+	}
+	xfree(s);
+}

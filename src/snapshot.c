@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * snapshot - canonical key -> policy, in memory.
+ *
+ * A chained hash table of rows.  Each row is one arena allocation holding
+ * its canonical key, its target as the table spells it (omitted when the
+ * two are equal, the common case) and the text it answers with.
+ *
+ * Invariants: only active rows with a usable target are stored; a stored
+ * text is printable ASCII (policy_parse() guarantees it for policies, the
+ * reply formatter for reasons); lookups never modify the table.
+ * Limits: TARGET_MAX_CANON per key, POLICY_MAX_TEXT per text.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "snapshot.h"
+#include "xalloc.h"
+
+#define ARENA_CHUNK (1024 * 1024)
+
+enum {
+	ROW_VALID = 0,
+	ROW_INVALID = 1,
+	ROW_RAW_SAME = 2,	/* the target column equals the key */
+};
+
+struct row {
+	struct row *next;	/* hash chain */
+	uint32_t hash;
+	uint16_t keylen;
+	uint16_t rawlen;
+	uint16_t textlen;
+	uint8_t flags;
+	char data[];		/* key NUL [raw NUL] text NUL */
+};
+
+struct chunk {
+	struct chunk *next;
+	size_t used;
+	size_t size;
+	char mem[];
+};
+
+struct snapshot {
+	struct row **buckets;
+	size_t mask;		/* buckets - 1, a power of two minus one */
+	size_t rows;
+	struct chunk *chunks;
+	size_t bytes;
+	size_t waste;
+};
+
+static uint32_t
+hash_key(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	while (n--) {
+		h ^= (unsigned char)*s++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void *
+arena_alloc(struct snapshot *s, size_t n)
+{
+	struct chunk *c = s->chunks;
+
+	n = (n + 7) & ~(size_t)7;
+	if (c == NULL || c->size - c->used < n) {
+		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+
+		c = xmalloc(sizeof(*c) + size);
+		c->next = s->chunks;
+		c->used = 0;
+		c->size = size;
+		s->chunks = c;
+	}
+	c->used += n;
+	s->bytes += n;
+	return c->mem + c->used - n;
+}
+
+static size_t
+row_size(const struct row *r)
+{
+	size_t n = sizeof(*r) + r->keylen + 1 + r->textlen + 1;
+
+	if (!(r->flags & ROW_RAW_SAME))
+		n += r->rawlen + 1;
+	return (n + 7) & ~(size_t)7;
+}
+
+static const char *
+row_raw(const struct row *r)
+{
+	return (r->flags & ROW_RAW_SAME) ? r->data : r->data + r->keylen + 1;
+}
+
+static const char *
+row_text(const struct row *r)
+{
+	return row_raw(r) + (r->flags & ROW_RAW_SAME ? r->keylen : r->rawlen) +
+	    1;
+}
+
+static size_t
+pow2_at_least(size_t n)
+{
+	size_t p = 64;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+struct snapshot *
+snapshot_new(size_t hint)
+{
+	struct snapshot *s = xcalloc(1, sizeof(*s));
+	size_t nb = pow2_at_least(hint + hint / 4);
+
+	s->buckets = xcalloc(nb, sizeof(*s->buckets));
+	s->mask = nb - 1;
+	return s;
+}
+
+void
+snapshot_free(struct snapshot *s)
+{
+	struct chunk *c;
+
+	if (s == NULL)
+		return;
+	while ((c = s->chunks) != NULL) {
+		s->chunks = c->next;
+		xfree(c);
+	}
+	xfree(s->buckets);
+	xfree(s);
+}
+
+size_t
+snapshot_rows(const struct snapshot *s)
+{
+	return s->rows;
+}
+
+size_t
+snapshot_bytes(const struct snapshot *s)
+{
+	return s->bytes + (s->mask + 1) * sizeof(*s->buckets);
+}
+
+size_t
+snapshot_waste(const struct snapshot *s)
+{
+	return s->waste;
+}
+
+static void
+grow(struct snapshot *s)
+{
+	size_t nb = (s->mask + 1) * 2;
+	struct row **b = xcalloc(nb, sizeof(*b));
+	size_t i;
+
+	for (i = 0; i <= s->mask; i++) {
+		struct row *r = s->buckets[i];
+
+		while (r != NULL) {
+			struct row *next = r->next;
+
+			r->next = b[r->hash & (nb - 1)];
+			b[r->hash & (nb - 1)] = r;
+			r = next;
+		}
+	}
+	xfree(s->buckets);
+	s->buckets = b;
+	s->mask = nb - 1;
+}
+
+static void
+insert(struct snapshot *s, const struct target *key, const char *raw,
+    const char *text, size_t textlen, uint8_t flags)
+{
+	size_t rawlen = strlen(raw);
+	struct row *r;
+	char *p;
+
+	if (rawlen == key->len && memcmp(raw, key->canon, rawlen) == 0)
+		flags |= ROW_RAW_SAME;
+	r = arena_alloc(s, sizeof(*r) + key->len + 1 + textlen + 1 +
+	    (flags & ROW_RAW_SAME ? 0 : rawlen + 1));
+	r->hash = hash_key(key->canon, key->len);
+	r->keylen = (uint16_t)key->len;
+	r->rawlen = (uint16_t)rawlen;
+	r->textlen = (uint16_t)textlen;
+	r->flags = flags;
+	p = r->data;
+	memcpy(p, key->canon, key->len + 1);
+	p += key->len + 1;
+	if (!(flags & ROW_RAW_SAME)) {
+		memcpy(p, raw, rawlen + 1);
+		p += rawlen + 1;
+	}
+	memcpy(p, text, textlen);
+	p[textlen] = '\0';
+
+	if (s->rows >= s->mask + 1)
+		grow(s);
+	r->next = s->buckets[r->hash & s->mask];
+	s->buckets[r->hash & s->mask] = r;
+	s->rows++;
+}
+
+enum snapshot_row
+snapshot_add_row(struct snapshot *s, const struct policy_opts *opts,
+    const char *target, const char *policy, const char *params, bool active,
+    struct policy_result *res)
+{
+	struct target key;
+	enum snapshot_row outcome;
+	char why[POLICY_MAX_PROBLEM + TARGET_MAX_LEN + 32];
+	size_t tlen = strlen(target);
+
+	if (policy_parse(opts, policy, params, res) == POLICY_OK)
+		outcome = res->warned ? SNAPSHOT_ROW_WARNED : SNAPSHOT_ROW_VALID;
+	else
+		outcome = SNAPSHOT_ROW_INVALID;
+
+	if (target_canon(target, tlen, &key) != TARGET_OK) {
+		snprintf(res->problem, sizeof(res->problem),
+		    "target can never match a lookup key (empty, over %d bytes, "
+		    "'*', whitespace or not UTF-8)", TARGET_MAX_LEN);
+		return SNAPSHOT_ROW_BAD_TARGET;
+	}
+	if (!active)
+		return outcome;
+	if (outcome == SNAPSHOT_ROW_INVALID) {
+		int n = snprintf(why, sizeof(why), "invalid policy for %s: %s",
+		    target, res->problem);
+
+		insert(s, &key, target, why, (size_t)n < sizeof(why) ?
+		    (size_t)n : sizeof(why) - 1, ROW_INVALID);
+	} else {
+		insert(s, &key, target, res->text, strlen(res->text),
+		    ROW_VALID);
+	}
+	return outcome;
+}
+
+void
+snapshot_remove_target(struct snapshot *s, const char *raw_target)
+{
+	struct target key;
+	struct row **pp;
+	uint32_t h;
+
+	if (target_canon(raw_target, strlen(raw_target), &key) != TARGET_OK)
+		return;
+	h = hash_key(key.canon, key.len);
+	pp = &s->buckets[h & s->mask];
+	while (*pp != NULL) {
+		struct row *r = *pp;
+
+		if (r->hash == h && r->keylen == key.len &&
+		    memcmp(r->data, key.canon, key.len) == 0 &&
+		    strcmp(row_raw(r), raw_target) == 0) {
+			*pp = r->next;
+			s->rows--;
+			s->waste += row_size(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+}
+
+/* Exact lookup of canon[0..len). */
+static enum snapshot_result
+lookup_one(const struct snapshot *s, const char *canon, size_t len,
+    const struct row **found)
+{
+	uint32_t h = hash_key(canon, len);
+	const struct row *r;
+
+	*found = NULL;
+	for (r = s->buckets[h & s->mask]; r != NULL; r = r->next) {
+		if (r->hash != h || r->keylen != len ||
+		    memcmp(r->data, canon, len) != 0)
+			continue;
+		if (*found != NULL)
+			return SNAPSHOT_CONFLICT;
+		*found = r;
+	}
+	if (*found == NULL)
+		return SNAPSHOT_NONE;
+	return ((*found)->flags & ROW_INVALID) ? SNAPSHOT_INVALID :
+	    SNAPSHOT_FOUND;
+}
+
+enum snapshot_result
+snapshot_lookup(const struct snapshot *s, const struct target *key, bool walk,
+    const char **text, size_t *len)
+{
+	size_t off = 0;
+	const struct row *r;
+	enum snapshot_result res;
+
+	do {
+		res = lookup_one(s, key->canon + off, key->len - off, &r);
+		switch (res) {
+		case SNAPSHOT_NONE:
+			break;
+		case SNAPSHOT_CONFLICT:
+			*text = r->data;
+			*len = r->keylen;
+			return res;
+		case SNAPSHOT_FOUND:
+		case SNAPSHOT_INVALID:
+			*text = row_text(r);
+			*len = r->textlen;
+			return res;
+		}
+	} while (walk && target_parent(key->canon, key->len, &off));
+	*text = "";
+	*len = 0;
+	return SNAPSHOT_NONE;
+}
+
+void
+snapshot_conflicts(const struct snapshot *s,
+    void (*cb)(void *arg, const char *key, const char *target_a,
+    const char *target_b), void *arg)
+{
+	size_t i;
+
+	for (i = 0; i <= s->mask; i++) {
+		const struct row *a, *b;
+
+		for (a = s->buckets[i]; a != NULL; a = a->next)
+			for (b = a->next; b != NULL; b = b->next)
+				if (a->hash == b->hash &&
+				    a->keylen == b->keylen &&
+				    memcmp(a->data, b->data, a->keylen) == 0)
+					cb(arg, a->data, row_raw(a),
+					    row_raw(b));
+	}
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * target - canonical keys (DESIGN.md, decision 4) and the parent walk
+ * (decision 5).
+ *
+ * Postfix sends the next-hop verbatim: mixed case, U-labels, any spelling
+ * of an IP literal (spec sections 1.9, 1.10, 2.3).  Table targets are typed
+ * by people.  Both go through target_canon(), so one canonical string is
+ * compared with another:
+ *
+ *   Example.COM.            -> example.com            (exact only)
+ *   Bücher.Example          -> xn--bcher-kva.example  (walked)
+ *   [IPv6:2001:DB8:0::1]:25 -> [ipv6:2001:db8::1]:25  (exact only)
+ *   192.0.2.1               -> [192.0.2.1]            (what Postfix sends)
+ *   mx.example.com:587      -> mx.example.com:587     (exact only)
+ *
+ * Invariants: the output is the same for every spelling of one destination
+ * and never longer than TARGET_MAX_CANON; a name IDNA cannot convert keeps
+ * its lowercase UTF-8 form, so a key still meets its own row.
+ * Limits: TARGET_MAX_LEN, TARGET_MAX_CANON.
+ */
+#include <arpa/inet.h>
+#include <idn2.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "target.h"
+
+/* Postfix's VALID_LABEL_LEN and VALID_HOSTNAME_LEN (valid_hostname.c). */
+#define LABEL_MAX 63
+#define HOSTNAME_MAX 255
+
+/* Strict UTF-8 without control characters, spaces or '*'. */
+static bool
+acceptable_bytes(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			if (c <= 0x20 || c == 0x7f || c == '*')
+				return false;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (len - i - 1 < n)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		/* overlong, surrogate or beyond U+10FFFF */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* Postfix's valid_hostname(), without its logging. */
+static bool
+valid_hostname(const char *s, size_t len)
+{
+	size_t label = 0;
+	bool non_numeric = false;
+	size_t i;
+
+	if (len == 0 || len > HOSTNAME_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_') {
+			if (++label > LABEL_MAX)
+				return false;
+			if (!(c >= '0' && c <= '9'))
+				non_numeric = true;
+		} else if (c == '.') {
+			if (label == 0 || i + 1 == len)
+				return false;
+			label = 0;
+		} else if (c == '-') {
+			non_numeric = true;
+			if (++label == 1 || i + 1 == len || s[i + 1] == '.')
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return non_numeric;
+}
+
+struct out {
+	char *buf;
+	size_t len;
+	bool full;
+};
+
+static void
+put(struct out *o, const char *s, size_t n)
+{
+	if (o->full || n > TARGET_MAX_CANON - o->len) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void
+puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/*
+ * A host name: lowercase ASCII, trailing dot dropped, U-labels to A-labels.
+ * s is already ASCII-lowercased.  Sets *dotted when a trailing dot was cut.
+ */
+static void
+put_host(struct out *o, const char *s, size_t n, bool *dotted)
+{
+	char tmp[TARGET_MAX_LEN + 1];
+	char *ace = NULL;
+	bool ascii = true;
+	size_t i;
+
+	*dotted = false;
+	if (n > 1 && s[n - 1] == '.') {
+		n--;
+		*dotted = true;
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			ascii = false;
+	if (ascii) {
+		put(o, s, n);
+		return;
+	}
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	/* UTS #46 non-transitional, as Postfix's SMTPUTF8 support does. */
+	if (idn2_to_ascii_8z(tmp, &ace, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) ==
+	    IDN2_OK) {
+		puts_(o, ace);
+		idn2_free(ace);
+	} else {
+		put(o, s, n);
+	}
+}
+
+/* An IP address spelled one way; false if s is no address. */
+static bool
+put_ip(struct out *o, const char *s, size_t n, bool v6_only)
+{
+	char tmp[INET6_ADDRSTRLEN + 8];
+	unsigned char addr[sizeof(struct in6_addr)];
+	char text[INET6_ADDRSTRLEN];
+
+	if (n == 0 || n >= sizeof(tmp))
+		return false;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (!v6_only && inet_pton(AF_INET, tmp, addr) == 1) {
+		inet_ntop(AF_INET, addr, text, sizeof(text));
+		puts_(o, "[");
+	} else if (inet_pton(AF_INET6, tmp, addr) == 1) {
+		inet_ntop(AF_INET6, addr, text, sizeof(text));
+		puts_(o, "[ipv6:");
+	} else {
+		return false;
+	}
+	puts_(o, text);
+	puts_(o, "]");
+	return true;
+}
+
+enum target_status
+target_canon(const char *in, size_t len, struct target *t)
+{
+	char low[TARGET_MAX_LEN + 1];
+	struct out o = {t->canon, 0, false};
+	const char *close;
+	const char *colon;
+	bool dotted;
+	size_t i;
+
+	t->canon[0] = '\0';
+	t->len = 0;
+	t->walk = false;
+	if (len == 0 || len > TARGET_MAX_LEN ||
+	    !acceptable_bytes((const unsigned char *)in, len))
+		return TARGET_NEVER;
+	for (i = 0; i < len; i++) {
+		char c = in[i];
+
+		low[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 'a' - 'A') : c;
+	}
+	low[len] = '\0';
+
+	if (low[0] == '[' && (close = memchr(low, ']', len)) != NULL) {
+		/* [host], [a.b.c.d], [ipv6:addr], each with an optional :port */
+		const char *h = low + 1;
+		size_t hn = (size_t)(close - h);
+
+		if (hn > 5 && strncmp(h, "ipv6:", 5) == 0) {
+			if (!put_ip(&o, h + 5, hn - 5, true))
+				put(&o, low, (size_t)(close + 1 - low));
+		} else if (!put_ip(&o, h, hn, false)) {
+			puts_(&o, "[");
+			put_host(&o, h, hn, &dotted);
+			puts_(&o, "]");
+		}
+		put(&o, close + 1, len - (size_t)(close + 1 - low));
+	} else if (memchr(low, '/', len) != NULL || low[0] == '[') {
+		put(&o, low, len);	/* an LMTP socket path, or junk */
+	} else if (put_ip(&o, low, len, false)) {
+		/* a bare address: Postfix sends it bracketed */
+	} else if ((colon = memchr(low, ':', len)) != NULL) {
+		/* host:port, never walked */
+		put_host(&o, low, (size_t)(colon - low), &dotted);
+		put(&o, colon, len - (size_t)(colon - low));
+	} else {
+		size_t lead = low[0] == '.' ? 1 : 0;
+
+		put(&o, low, lead);
+		put_host(&o, low + lead, len - lead, &dotted);
+		t->walk = !dotted && !o.full &&
+		    valid_hostname(t->canon + lead, o.len - lead);
+	}
+	if (o.full)
+		return TARGET_NEVER;
+	t->len = o.len;
+	return TARGET_OK;
+}
+
+bool
+target_parent(const char *canon, size_t len, size_t *off)
+{
+	const char *p;
+
+	if (*off + 1 >= len)
+		return false;
+	p = memchr(canon + *off + 1, '.', len - *off - 1);
+	if (p == NULL)
+		return false;
+	*off = (size_t)(p - canon);
+	return true;
+}

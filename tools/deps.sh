@@ -1,0 +1,40 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# deps.sh PROFILE - install the Debian packages a make target needs.
+#
+# Profiles: build (the daemon), check (build + every test), demo
+# (build + PostgreSQL + postmap), fuzz (check + clang), all.
+# As root, missing packages are installed with apt-get; otherwise the
+# apt-get line to run is printed and the script fails.
+set -eu
+
+build="gcc make pkg-config libevent-dev libpq-dev libidn2-dev"
+case "${1:-build}" in
+build) want="$build" ;;
+check) want="$build libcmocka-dev postgresql postfix" ;;
+demo) want="$build postgresql postfix" ;;
+fuzz) want="$build libcmocka-dev clang" ;;
+asan) want="$build libcmocka-dev postgresql postfix" ;;
+all) want="$build libcmocka-dev postgresql postfix clang valgrind" ;;
+*) echo "deps.sh: unknown profile $1" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $want; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing Debian packages; run as root:" >&2
+	echo "  apt-get update && apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+# Postfix without asking, and without touching a mail setup: "No configuration".
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
