@@ -1,0 +1,19 @@
+-- Example overrides, as a mail operator would write them (make demo loads
+-- these).  Overrides are meant to be temporary and documented.
+
+INSERT INTO tls_policy (target, policy, parameters) VALUES
+    -- The recipient publishes broken TLSA records: DANE would defer all
+    -- mail, so fall back to opportunistic TLS until they fix it.
+    ('broken-dane.example', 'may', ''),
+    -- An internal test system without a valid certificate: encrypt, but
+    -- do not verify.
+    ('test-mx.internal.example', 'encrypt', 'protocols=>=TLSv1.2'),
+    -- A partner with correct DNSSEC + TLSA: insist on DANE.
+    ('partner.example', 'dane-only', ''),
+    -- A partner whose certificate is pinned (sha256 of the certificate).
+    ('pinned.example', 'fingerprint',
+     'match=3D:5E:8A:1C:0B:7F:22:91:AB:CD:EF:01:23:45:67:89:9A:BC:DE:F0:11:22:33:44:55:66:77:88:99:AA:BB:CC'),
+    -- Every host below a subsidiary's domain must verify against the
+    -- public PKI.
+    ('.subsidiary.example', 'secure', 'match=nexthop:dot-nexthop')
+ON CONFLICT DO NOTHING;
