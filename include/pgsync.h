@@ -37,4 +37,7 @@ struct pgsync_hooks {
 struct pgsync *pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks);
 void pgsync_free(struct pgsync *ps);
 
+/* Reload the whole table as soon as the session is idle (SIGHUP). */
+void pgsync_resync(struct pgsync *ps);
+
 #endif

@@ -117,6 +117,15 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	log_info("main: SIGHUP, reloading the policy table");
+	pgsync_resync(arg);
+}
+
 /* --query and --check: the loader runs once, then the loop stops. */
 struct oneshot {
 	struct daemon *d;
@@ -223,7 +232,7 @@ main(int argc, char **argv)
 	bool foreground = false, check = false;
 	struct server *srv;
 	struct pgsync *ps;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
 	size_t nopt = 0, i;
 	int c, rc;
 	/* options are applied after the file, so remember them */
@@ -292,7 +301,6 @@ main(int argc, char **argv)
 		    "Try 'tlspolicyd --help'.\n", argv[optind]);
 		return EXIT_USAGE;
 	}
-
 	/* --query and --check print results on stdout, problems on stderr */
 	log_open("tlspolicyd", foreground || query_key != NULL || check);
 	config_init(&cfg);
@@ -335,6 +343,8 @@ main(int argc, char **argv)
 	sigint = evsignal_new(d.base, SIGINT, on_stop, &d);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
+	sighup = evsignal_new(d.base, SIGHUP, on_hup, ps);
+	event_add(sighup, NULL);
 	log_info("main: tlspolicyd %s started, answering map %s%s",
 	    TLSPOLICYD_VERSION, cfg.map[0], cfg.nmap > 1 ? " and others" : "");
 	sd_notify_ready();
@@ -345,6 +355,7 @@ main(int argc, char **argv)
 	server_free(srv);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	snapshot_free(d.snap);
 	event_base_free(d.base);
 	config_free(&cfg);

@@ -831,6 +831,13 @@ pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 }
 
 void
+pgsync_resync(struct pgsync *ps)
+{
+	ps->resync_due = true;
+	kick(ps);
+}
+
+void
 pgsync_free(struct pgsync *ps)
 {
 	if (ps == NULL)
