@@ -190,15 +190,6 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 		size_t cap = k->offset == OFF(listen) ? CONFIG_MAX_LISTEN :
 		    CONFIG_MAX_MAPS;
 
-		if (!append) {
-			while (*n > 0)
-				xfree(list[--*n]);
-		}
-		if (*n == cap) {
-			snprintf(err, errsz, "%s: at most %zu values", k->name,
-			    cap);
-			return -1;
-		}
 		if (k->offset == OFF(map) && (v[0] == '\0' ||
 		    strlen(v) > SOCKMAP_MAX_NAME || strpbrk(v, ": \t") != NULL)) {
 			snprintf(err, errsz, "%s: \"%s\" is not a socketmap name "
@@ -211,6 +202,16 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 			snprintf(err, errsz, "%s: \"%s\" is not inet:HOST:PORT "
 			    "or unix:PATH", k->name, v);
 			return -1;
+		}
+		if (append && *n == cap) {
+			snprintf(err, errsz, "%s: at most %zu values", k->name,
+			    cap);
+			return -1;
+		}
+		/* checked completely: only now replace an earlier source's list */
+		if (!append) {
+			while (*n > 0)
+				xfree(list[--*n]);
 		}
 		list[(*n)++] = xstrdup(v);
 		return 0;
@@ -379,7 +380,7 @@ config_load_file(struct config *cfg, const char *path, bool must_exist,
 		char *s, *eq, *name, *value;
 
 		lineno++;
-		if (strlen(line) > CONFIG_MAX_LINE) {
+		if (strcspn(line, "\n") > CONFIG_MAX_LINE) {
 			snprintf(err, errsz, "%s:%d: line longer than %d bytes",
 			    path, lineno, CONFIG_MAX_LINE);
 			rc = -1;

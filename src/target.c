@@ -148,7 +148,7 @@ put_host(struct out *o, const char *s, size_t n, bool *dotted)
 	size_t i;
 
 	*dotted = false;
-	if (n > 1 && s[n - 1] == '.') {
+	while (n > 1 && s[n - 1] == '.') {
 		n--;
 		*dotted = true;
 	}
@@ -197,6 +197,15 @@ put_ip(struct out *o, const char *s, size_t n, bool v6_only)
 	return true;
 }
 
+/* Length without trailing dots: "192.0.2.1." is the address, too. */
+static size_t
+undotted(const char *s, size_t n)
+{
+	while (n > 1 && s[n - 1] == '.')
+		n--;
+	return n;
+}
+
 enum target_status
 target_canon(const char *in, size_t len, struct target *t)
 {
@@ -236,7 +245,7 @@ target_canon(const char *in, size_t len, struct target *t)
 		put(&o, close + 1, len - (size_t)(close + 1 - low));
 	} else if (memchr(low, '/', len) != NULL || low[0] == '[') {
 		put(&o, low, len);	/* an LMTP socket path, or junk */
-	} else if (put_ip(&o, low, len, false)) {
+	} else if (put_ip(&o, low, undotted(low, len), false)) {
 		/* a bare address: Postfix sends it bracketed */
 	} else if ((colon = memchr(low, ':', len)) != NULL) {
 		/* host:port, never walked */

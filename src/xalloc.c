@@ -12,11 +12,7 @@
 #include <string.h>
 
 #ifdef UNIT_TESTING
-#include "test.h"
-#define malloc(n) test_malloc(n)
-#define calloc(n, m) test_calloc(n, m)
-#define realloc(p, n) test_realloc(p, n)
-#define free(p) test_free(p)
+#include "test.h"	/* cmocka maps malloc & co to its test allocators */
 #endif
 
 #include "xalloc.h"
