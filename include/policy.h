@@ -41,14 +41,23 @@ void policy_opts_init(struct policy_opts *opts);
 /*
  * Parse the level (the policy column) and the attributes (the parameters
  * column; NULL is the same as empty) of one row.  Never blocks.
+ *
+ * POLICY_OK: res->text is the canonical policy: lowercase level and names,
+ * single spaces, attributes in input order, printable ASCII without commas;
+ * fingerprints as uppercase "AB:CD:..." joined by '|'.  Parsing it again
+ * gives the same text with no warning.  res->warned tells that something
+ * was corrected or dropped (a comma inside a list, attributes at "none",
+ * ...); res->problem then describes the first such correction.
+ * POLICY_INVALID: res->problem says why (printable ASCII); res->text is "".
+ * All output lives in *res, owned by the caller.
  */
 enum policy_status policy_parse(const struct policy_opts *opts,
     const char *level, const char *params, struct policy_result *res);
 
-/* "3.7" -> 307; -1 if malformed. */
+/* "3.7" -> 307, "3.7.11" -> 307, "3.10" -> 310; -1 if malformed or < 3.7. */
 int policy_compat_parse(const char *s);
 
-/* "sha256" -> 32 etc.; 0 if unknown. */
+/* "sha256" -> 32 etc. (md5 ... sha512, any case); 0 if unknown. */
 size_t policy_digest_len(const char *name);
 
 #endif

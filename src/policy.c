@@ -53,7 +53,7 @@
 /* First versions with a feature (major * 100 + minor). */
 #define COMPAT_MIN	307
 #define COMPAT_RPK	309
-#define COMPAT_310	310	/* TLSRPT attributes, "{ name = value }" */
+#define COMPAT_TLSRPT	310	/* also "{ name = value }" */
 
 enum level {
 	LEVEL_NONE,
@@ -140,16 +140,16 @@ static const struct rule rules[] = {
 	{ "connection_reuse", COMPAT_MIN, AT_TLS, RULE_LAST, KIND_WORD,
 	    bool_words },
 	{ "enable_rpk", COMPAT_RPK, AT_TLS, RULE_LAST, KIND_WORD, bool_words },
-	{ "policy_type", COMPAT_310, AT_TLS, RULE_ONCE, KIND_WORD,
+	{ "policy_type", COMPAT_TLSRPT, AT_TLS, RULE_ONCE, KIND_WORD,
 	    policy_type_words },
-	{ "policy_domain", COMPAT_310, AT_TLS, RULE_ONCE | RULE_TLSRPT,
+	{ "policy_domain", COMPAT_TLSRPT, AT_TLS, RULE_ONCE | RULE_TLSRPT,
 	    KIND_HOSTNAME, NULL },
-	{ "policy_string", COMPAT_310, AT_TLS, RULE_TLSRPT, KIND_TEXT, NULL },
-	{ "mx_host_pattern", COMPAT_310, AT_TLS, RULE_TLSRPT,
+	{ "policy_string", COMPAT_TLSRPT, AT_TLS, RULE_TLSRPT, KIND_TEXT, NULL },
+	{ "mx_host_pattern", COMPAT_TLSRPT, AT_TLS, RULE_TLSRPT,
 	    KIND_MX_PATTERN, NULL },
-	{ "policy_failure", COMPAT_310, AT_TLS, RULE_ONCE | RULE_TLSRPT,
+	{ "policy_failure", COMPAT_TLSRPT, AT_TLS, RULE_ONCE | RULE_TLSRPT,
 	    KIND_WORD, policy_failure_words },
-	{ "policy_ttl", COMPAT_310, AT_TLS, RULE_ONCE | RULE_TLSRPT,
+	{ "policy_ttl", COMPAT_TLSRPT, AT_TLS, RULE_ONCE | RULE_TLSRPT,
 	    KIND_DIGITS, NULL },
 };
 
@@ -206,8 +206,8 @@ struct parse {
 	struct text out;
 	unsigned seen[NRULES];	/* occurrences so far */
 	int last_word[NRULES];	/* RULE_LAST: winning word, from pass 1 */
-	const struct rule *open;	/* list a comma may continue */
-	size_t open_items;	/* items in that list so far */
+	const struct rule *open;	/* the list a comma may continue */
+	size_t open_items;	/* items in the last list so far */
 	size_t match_items;	/* match items in the whole policy */
 };
 
@@ -289,6 +289,17 @@ static bool
 span_has(struct span s, int c)
 {
 	return s.n > 0 && memchr(s.p, c, s.n) != NULL;
+}
+
+static bool
+span_has_blank(struct span s)
+{
+	size_t i;
+
+	for (i = 0; i < s.n; i++)
+		if (is_blank((unsigned char)s.p[i]))
+			return true;
+	return false;
 }
 
 static bool
@@ -512,7 +523,7 @@ static bool
 lex_next(struct lexer *lx, struct span *tok, bool *after_comma)
 {
 	const char *cp = lx->cp;
-	int depth = 0;
+	size_t depth = 0;
 
 	*after_comma = false;
 	for (; *cp != 0 && is_sep((unsigned char)*cp); cp++)
@@ -653,12 +664,9 @@ put_digits(struct parse *p, const struct rule *r, struct span v)
 static bool
 put_text(struct parse *p, const struct rule *r, struct span v)
 {
-	bool braced = false;
+	bool braced = span_has_blank(v);
 	size_t i;
 
-	for (i = 0; i < v.n; i++)
-		if (is_blank((unsigned char)v.p[i]))
-			braced = true;
 	put_name(p, r, braced);
 	for (i = 0; i < v.n; i++)
 		text_putc(&p->out, is_blank((unsigned char)v.p[i]) ?
@@ -737,11 +745,10 @@ list_sep(const struct parse *p, const struct rule *r)
 	    '|' : ':';
 }
 
-/* Append the items of one piece of the open list: a value or a token. */
+/* Append the items of one piece of a list: its value, or a token after it. */
 static bool
-put_items(struct parse *p, struct span piece)
+put_items(struct parse *p, const struct rule *r, struct span piece)
 {
-	const struct rule *r = p->open;
 	int sep = list_sep(p, r);
 	const char *cp = piece.p;
 	const char *end = piece.p + piece.n;
@@ -774,9 +781,8 @@ static bool
 put_list(struct parse *p, const struct rule *r, struct span v)
 {
 	put_name(p, r, false);
-	p->open = r;
 	p->open_items = 0;
-	if (!put_items(p, v))
+	if (!put_items(p, r, v))
 		return false;
 	if (r->kind == KIND_MATCH && p->open_items == 0)
 		return invalid(p, "attribute \"%s\" has empty value", r->name);
@@ -830,7 +836,6 @@ attribute(struct parse *p, struct span name, struct span value)
 {
 	const struct rule *r = rule_lookup(name);
 	struct quoted q;
-	size_t i;
 
 	p->open = NULL;
 	if (r == NULL)
@@ -847,11 +852,13 @@ attribute(struct parse *p, struct span name, struct span value)
 	/* Only "{ name = value }" can get here with these. */
 	if (span_has(value, ','))
 		return invalid(p, "comma inside \"%s\" value", r->name);
-	for (i = 0; i < value.n && r->kind != KIND_TEXT; i++)
-		if (is_blank((unsigned char)value.p[i]))
-			return invalid(p, "whitespace inside \"%s\" value",
-			    r->name);
-	return put_value(p, r, value);
+	if (r->kind != KIND_TEXT && span_has_blank(value))
+		return invalid(p, "whitespace inside \"%s\" value", r->name);
+	if (!put_value(p, r, value))
+		return false;
+	if (r->flags & RULE_LIST)
+		p->open = r;
+	return true;
 }
 
 /* util/split_nameval.c, for a token without separators. */
@@ -949,7 +956,7 @@ token_printable(struct span tok, bool braced)
 static bool
 parse_token(struct parse *p, struct span tok, bool after_comma)
 {
-	bool braced = p->opts->compat >= COMPAT_310 && tok.p[0] == '{';
+	bool braced = p->opts->compat >= COMPAT_TLSRPT && tok.p[0] == '{';
 	struct span name;
 	struct span value;
 	struct quoted q;
@@ -961,7 +968,7 @@ parse_token(struct parse *p, struct span tok, bool after_comma)
 		return split_braced(p, tok, &name, &value) &&
 		    attribute(p, name, value);
 	if (span_has(tok, '{') || span_has(tok, '}')) {
-		if (p->opts->compat < COMPAT_310)
+		if (p->opts->compat < COMPAT_TLSRPT)
 			return invalid(p, "malformed attribute/value pair "
 			    "\"%s\": braces need Postfix 3.10",
 			    quote(&q, tok));
@@ -974,7 +981,7 @@ parse_token(struct parse *p, struct span tok, bool after_comma)
 	 */
 	if (p->open != NULL && after_comma && !starts_attribute(tok)) {
 		warn(p, "comma inside \"%s\" value", p->open->name);
-		return put_items(p, tok);
+		return put_items(p, p->open, tok);
 	}
 	return split_pair(p, tok, &name, &value) && attribute(p, name, value);
 }
@@ -1000,11 +1007,11 @@ parse_level(struct parse *p, const char *s)
 	return true;
 }
 
-/* Postfix ignores every attribute at "none", with a warning each. */
+/* Postfix ignores every attribute at "none", warning about each. */
 static void
 drop_attributes(struct parse *p, const char *params)
 {
-	struct lexer lx = { params, p->opts->compat >= COMPAT_310 };
+	struct lexer lx = { params, p->opts->compat >= COMPAT_TLSRPT };
 	struct span tok;
 	struct quoted q;
 	bool comma;
@@ -1017,7 +1024,7 @@ drop_attributes(struct parse *p, const char *params)
 static bool
 parse_attributes(struct parse *p, const char *params)
 {
-	struct lexer lx = { params, p->opts->compat >= COMPAT_310 };
+	struct lexer lx = { params, p->opts->compat >= COMPAT_TLSRPT };
 	struct span tok;
 	bool comma;
 
@@ -1042,14 +1049,15 @@ seen(const struct parse *p, const char *name)
 static bool
 check_policy(struct parse *p)
 {
+	bool typed = seen(p, "policy_type") > 0;
 	size_t i;
 
 	if (p->level == LEVEL_FINGERPRINT && p->match_items == 0)
 		return invalid(p, "security level \"fingerprint\" without "
 		    "\"match\" fingerprints");
+	/* smtp_tls_policy.c: "built-in policy has unexpected attribute". */
 	for (i = 0; i < NRULES; i++)
-		if ((rules[i].flags & RULE_TLSRPT) && p->seen[i] > 0 &&
-		    seen(p, "policy_type") == 0)
+		if ((rules[i].flags & RULE_TLSRPT) && p->seen[i] > 0 && !typed)
 			return invalid(p, "attribute \"%s\" without "
 			    "\"policy_type\"", rules[i].name);
 	return true;
