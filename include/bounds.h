@@ -67,7 +67,9 @@
  * How long one loop turn may spend building a snapshot from a full load
  * before yielding, in microseconds.  Lookups wait at most about this long.
  */
+#ifndef PGSYNC_SLICE_USEC	/* overridable only to measure its effect */
 #define PGSYNC_SLICE_USEC 2000
+#endif
 
 /*
  * Targets named by notifications are refreshed in one query.  More than

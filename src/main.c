@@ -307,6 +307,7 @@ main(int argc, char **argv)
 	if (config_load_file(&cfg, config_file ? config_file :
 	    CONFIG_DEFAULT_FILE, config_file != NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tlspolicyd: config: %s\n", err);
+		config_free(&cfg);
 		return EXIT_USAGE;
 	}
 	for (i = 0; i < nsets; i++) {
@@ -314,6 +315,7 @@ main(int argc, char **argv)
 		    err, sizeof(err)) < 0) {
 			fprintf(stderr, "tlspolicyd: option --%s: %s\n",
 			    sets[i].key, err);
+			config_free(&cfg);
 			return EXIT_USAGE;
 		}
 	}

@@ -327,6 +327,7 @@ start_refresh(struct pgsync *ps)
 	char *arr, *p;
 	const char *params[1];
 
+	xfree(ps->flight);	/* emptied by the last apply_refresh() */
 	ps->flight = ps->pend;
 	ps->nflight = ps->npend;
 	ps->pend = NULL;
@@ -748,6 +749,17 @@ on_io(evutil_socket_t fd, short what, void *arg)
 		kick(ps);
 }
 
+/* Server notices go through our log, never raw to stderr. */
+static void
+on_notice(void *arg, const char *message)
+{
+	char line[200];
+
+	(void)arg;
+	first_line(message, line, sizeof(line));
+	log_info("pgsync: server says: %s", line);
+}
+
 static void
 connect_start(struct pgsync *ps)
 {
@@ -763,6 +775,7 @@ connect_start(struct pgsync *ps)
 		    PQerrorMessage(ps->pg));
 		return;
 	}
+	PQsetNoticeProcessor(ps->pg, on_notice, ps);
 	ps->connecting = true;
 	/* PQconnectStart wants PQconnectPoll called once the socket writes */
 	event_assign(ps->ev_io, ps->d->base, PQsocket(ps->pg), EV_WRITE,

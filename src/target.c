@@ -114,14 +114,18 @@ valid_hostname(const char *s, size_t len)
 struct out {
 	char *buf;
 	size_t len;
-	bool full;
+	bool never;	/* too long, or IDNA made something unusable */
 };
 
 static void
 put(struct out *o, const char *s, size_t n)
 {
-	if (o->full || n > TARGET_MAX_CANON - o->len) {
-		o->full = true;
+	/*
+	 * Bounded by the input limit, not by the buffer: a canonical form must
+	 * canonicalise to itself, so it must be acceptable input too.
+	 */
+	if (o->never || n > TARGET_MAX_LEN - o->len) {
+		o->never = true;
 		return;
 	}
 	memcpy(o->buf + o->len, s, n);
@@ -164,7 +168,19 @@ put_host(struct out *o, const char *s, size_t n, bool *dotted)
 	/* UTS #46 non-transitional, as Postfix's SMTPUTF8 support does. */
 	if (idn2_to_ascii_8z(tmp, &ace, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) ==
 	    IDN2_OK) {
-		puts_(o, ace);
+		/*
+		 * UTS #46 mapping can turn a no-break space into a space, a
+		 * fullwidth '*' into '*', or delete a soft hyphen and leave an
+		 * empty label: such a name can never be what Postfix delivers to.
+		 */
+		size_t an = strlen(ace);
+
+		if (an == 0 || ace[0] == '.' || ace[an - 1] == '.' ||
+		    strstr(ace, "..") != NULL ||
+		    !acceptable_bytes((const unsigned char *)ace, an))
+			o->never = true;
+		else
+			put(o, ace, an);
 		idn2_free(ace);
 	} else {
 		put(o, s, n);
@@ -195,6 +211,19 @@ put_ip(struct out *o, const char *s, size_t n, bool v6_only)
 	puts_(o, text);
 	puts_(o, "]");
 	return true;
+}
+
+/* A port number or service name: [a-z0-9-]+ (input is lowercased). */
+static bool
+valid_port(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
+		    s[i] <= '9') || s[i] == '-'))
+			return false;
+	return n > 0;
 }
 
 /* Length without trailing dots: "192.0.2.1." is the address, too. */
@@ -232,14 +261,14 @@ target_canon(const char *in, size_t len, struct target *t)
 	if (low[0] == '[' && (close = memchr(low, ']', len)) != NULL) {
 		/* [host], [a.b.c.d], [ipv6:addr], each with an optional :port */
 		const char *h = low + 1;
-		size_t hn = (size_t)(close - h);
+		size_t hn = undotted(h, (size_t)(close - h));
 
 		if (hn > 5 && strncmp(h, "ipv6:", 5) == 0) {
 			if (!put_ip(&o, h + 5, hn - 5, true))
 				put(&o, low, (size_t)(close + 1 - low));
 		} else if (!put_ip(&o, h, hn, false)) {
 			puts_(&o, "[");
-			put_host(&o, h, hn, &dotted);
+			put_host(&o, h, (size_t)(close - h), &dotted);
 			puts_(&o, "]");
 		}
 		put(&o, close + 1, len - (size_t)(close + 1 - low));
@@ -248,18 +277,22 @@ target_canon(const char *in, size_t len, struct target *t)
 	} else if (put_ip(&o, low, undotted(low, len), false)) {
 		/* a bare address: Postfix sends it bracketed */
 	} else if ((colon = memchr(low, ':', len)) != NULL) {
-		/* host:port, never walked */
-		put_host(&o, low, (size_t)(colon - low), &dotted);
-		put(&o, colon, len - (size_t)(colon - low));
+		/* host:port, never walked; anything else with ':' is opaque */
+		if (valid_port(colon + 1, len - (size_t)(colon + 1 - low))) {
+			put_host(&o, low, (size_t)(colon - low), &dotted);
+			put(&o, colon, len - (size_t)(colon - low));
+		} else {
+			put(&o, low, len);
+		}
 	} else {
 		size_t lead = low[0] == '.' ? 1 : 0;
 
 		put(&o, low, lead);
 		put_host(&o, low + lead, len - lead, &dotted);
-		t->walk = !dotted && !o.full &&
+		t->walk = !dotted && !o.never &&
 		    valid_hostname(t->canon + lead, o.len - lead);
 	}
-	if (o.full)
+	if (o.never)
 		return TARGET_NEVER;
 	t->len = o.len;
 	return TARGET_OK;

@@ -22,7 +22,8 @@ pgc_bindir() {
 free_port() {
 	local p i
 	for i in $(seq 1 200); do
-		p=$((20000 + (RANDOM * 7 + i) % 40000))
+		# below the ephemeral range (32768-60999), where nobody binds at random
+		p=$((20000 + (RANDOM * 7 + i) % 12000))
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
 			echo "$p"
 			return 0

@@ -1,0 +1,947 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# run.sh - integration tests: a throwaway PostgreSQL cluster, the real
+# daemon, and Postfix's own client (postmap -q).  Called by `make check`
+# with the daemon already built; never skips silently.
+#
+#   tests/integration/run.sh            uses ./tlspolicyd of this tree
+#   TLSPOLICYD=/path/to/bin run.sh      another binary
+#   IT_KEEP=1 run.sh                    keep the temp dir (logs) afterwards
+#   IT_VERBOSE=1 run.sh                 print the daemon log at the end
+#
+# Output is TAP-like: "ok N - ..." / "not ok N - ..." with "#" diagnostics,
+# and a closing line "N passed, M failed".  Exit status 0 only if none
+# failed.
+#
+# Expected answers come from DESIGN.md (Replies, decisions 2-5, Command
+# line) and docs/postfix-socketmap-spec.md 1.4 and 5 item 10.  What postmap
+# prints, checked by experiment with Postfix 3.7.11:
+#   OK <v>        exit 0, stdout <v>, stderr empty
+#   NOTFOUND      exit 1, silent
+#   TEMP <r>      exit 1, stderr "postmap: warning: socketmap:...:<map>
+#                 socketmap server temporary error: <r>" + "postmap: fatal:
+#                 table ...: query error..."
+#   PERM <r>      the same with "permanent error: <r>"
+#   batch (-q -)  "key<TAB>value" per hit, fatal at the first error
+# postmap exits through msg_fatal() on TEMP/PERM, which sleeps 1 s: each
+# such check costs a second (see within_ms for the timing consequence).
+#
+# Scenarios (one table, state carried from one to the next):
+#    1 TEMP before the first load (a second instance, database unreachable)
+#    2 found, case-insensitive          10 --check
+#    3 not found, inactive rows         11 postmap -q - (batch)
+#    4 parent walk                      12 configuration errors
+#    5 exact-only keys (brackets/ports) 13 canonical keys (IDNA, IP literals)
+#    6 live edits, each within 1 s      14 inactive rows in the walk, text
+#    7 invalid and conflicting rows     15 parent_walk = no
+#    8 another map name -> PERM         16 other table names, no triggers
+#    9 --query                          17 bulk edits, open transactions
+#                                       18 database outage and restart
+
+set -u
+
+# shellcheck source=lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+T_N=0
+T_PASS=0
+T_FAIL=0
+SCEN=
+SQL_DONE_US=
+
+# ---------------------------------------------------------------- reporting
+
+T_START_US=$(now_us)
+T_LAST_SCEN=
+
+# A header line when the scenario changes, with the time since the start.
+scen_header() {
+	[ "$SCEN" = "$T_LAST_SCEN" ] && return
+	T_LAST_SCEN=$SCEN
+	local t=$(($(now_us) - T_START_US))
+	printf '# --- %s (+%d.%d s)\n' "${SCEN:-end}" $((t / 1000000)) \
+		$((t / 100000 % 10))
+}
+
+pass() {
+	scen_header
+	T_N=$((T_N + 1))
+	T_PASS=$((T_PASS + 1))
+	echo "ok $T_N - ${SCEN:+[$SCEN] }$1"
+}
+
+# fail DESCRIPTION [DIAGNOSTIC LINE]...
+fail() {
+	local l
+	scen_header
+	T_N=$((T_N + 1))
+	T_FAIL=$((T_FAIL + 1))
+	echo "not ok $T_N - ${SCEN:+[$SCEN] }$1"
+	shift
+	for l in "$@"; do
+		printf '%s\n' "$l" | sed 's/^/#   /'
+	done
+}
+
+# A key as shown in a test description: long keys abbreviated.
+show() {
+	local k=$1
+	if [ ${#k} -gt 48 ]; then
+		printf '%s...(%d bytes)' "${k:0:16}" ${#k}
+	elif [ -z "$k" ]; then
+		printf "''"
+	else
+		printf '%s' "$k"
+	fi
+}
+
+got() {
+	printf 'got: exit %s, stdout [%s], stderr [%s]' "$Q_RC" "$Q_OUT" \
+		"$(printf '%s' "$Q_ERR" | tr '\n' '|' | cut -c1-600)"
+}
+
+# ------------------------------------------------------ checks (no output)
+#
+# check_* KEY ... run one lookup and return 0 if it is as expected; they
+# set CHK_WANT (what was expected) and CHK_GOT.  The map, port and postmap
+# config are $Q_MAP, $Q_PORT and $Q_PFCONF when set (see lib.sh q).
+
+check_ok() {
+	local key=$1 want=$2
+	CHK_WANT="OK $want"
+	q "$key"
+	CHK_GOT=$(got)
+	[ "$Q_RC" = 0 ] && [ "$Q_OUT" = "$want" ] && [ -z "$Q_ERR" ]
+}
+
+check_notfound() {
+	CHK_WANT="NOTFOUND"
+	q "$1"
+	CHK_GOT=$(got)
+	[ "$Q_RC" = 1 ] && [ -z "$Q_OUT" ] && [ -z "$Q_ERR" ]
+}
+
+# check_err KIND KEY [SUBSTRING]: KIND is "temporary" or "permanent".
+check_err() {
+	local kind=$1 key=$2 sub=${3:-}
+	CHK_WANT="$kind error${sub:+ containing \"$sub\"}"
+	q "$key"
+	CHK_GOT=$(got)
+	[ "$Q_RC" = 1 ] || [ "$Q_RC" = 75 ] || return 1
+	[ -z "$Q_OUT" ] || return 1
+	[[ $Q_ERR == *"socketmap server $kind error: "* ]] || return 1
+	[ -z "$sub" ] && return 0
+	# The reason must carry the substring (not just anywhere in stderr).
+	local reason=${Q_ERR#*"socketmap server $kind error: "}
+	reason=${reason%%$'\n'*}
+	[[ $reason == *"$sub"* ]]
+}
+
+check_temp() { check_err temporary "$@"; }
+check_perm() { check_err permanent "$@"; }
+
+# ------------------------------------------------ expectations (one test)
+#
+# expect_ok KEY VALUE, expect_notfound KEY, expect_temp KEY [SUBSTRING],
+# expect_perm KEY [SUBSTRING].  DESC=... overrides the description.
+
+report() {
+	local kind=$1 key=$2 rc=$3 extra=${4:-}
+	local desc=${DESC:-"$(show "$key") -> $CHK_WANT"}
+	if [ "$rc" = 0 ]; then
+		pass "$desc$extra"
+	else
+		fail "$desc$extra" "map ${Q_MAP:-tlspolicy}, key [$(show "$key")]" \
+			"want: $CHK_WANT" "$CHK_GOT"
+	fi
+}
+
+expect_ok() { check_ok "$@"; report ok "$1" $?; }
+expect_notfound() { check_notfound "$@"; report notfound "$1" $?; }
+expect_temp() { check_temp "$@"; report temp "$1" $?; }
+expect_perm() { check_perm "$@"; report perm "$1" $?; }
+
+# within_1s expect_X ARGS...: retry the expectation until it holds; fail if
+# it does not within 1 s of the last SQL commit (or of the call, when no SQL
+# ran since).  For edits becoming visible without a restart.
+#
+# Timing is taken at the start of each lookup: postmap exits through
+# msg_fatal() on a TEMP or PERM reply, which sleeps 1 s after the answer
+# has arrived (measured: 1.01 s for a TEMP, 8 ms for a NOTFOUND).  So "the
+# lookup that started at +X ms got the right answer", X <= 1000.
+within_1s() { within_ms 1000 "$@"; }
+
+# within_ms MS expect_X ARGS...: the same with another bound.
+within_ms() {
+	local ms=$1 fn=$2
+	shift 2
+	local check=check_${fn#expect_} start ts rc tries=0 lim
+	lim=$((ms * 1000))
+	start=${SQL_DONE_US:-$(now_us)}
+	SQL_DONE_US=
+	while :; do
+		ts=$(now_us)
+		if [ "$tries" -gt 0 ] && [ $((ts - start)) -gt "$lim" ]; then
+			CHK_GOT="still wrong in the lookup started at +$(((ts - start) / 1000)) ms; last $CHK_GOT"
+			report "$fn" "$1" 1 " (within $ms ms)"
+			return
+		fi
+		"$check" "$@"
+		rc=$?
+		tries=$((tries + 1))
+		if [ "$rc" = 0 ]; then
+			if [ $((ts - start)) -le "$lim" ]; then
+				report "$fn" "$1" 0 \
+					" (within $ms ms: +$(((ts - start) / 1000)) ms)"
+			else
+				CHK_GOT="first lookup only at +$(((ts - start) / 1000)) ms (the harness was slow)"
+				report "$fn" "$1" 1 " (within $ms ms)"
+			fi
+			return
+		fi
+		sleep 0.01
+	done
+}
+
+# sql STATEMENTS: one psql -c (one transaction); a failure is a test failure.
+sql() {
+	local out
+	out=$(psql -X -q -v ON_ERROR_STOP=1 -c "$1" 2>&1)
+	local rc=$?
+	SQL_DONE_US=$(now_us)
+	if [ "$rc" != 0 ]; then
+		fail "SQL: $1" "psql exit $rc: $out"
+		return 1
+	fi
+	return 0
+}
+
+# run_cmd ARGS...: run a one-shot command (bounded); C_OUT C_ERR C_RC.
+run_cmd() {
+	C_OUT=$(timeout 20 "$@" 2>"$IT_TMP/cmd.err")
+	C_RC=$?
+	C_ERR=$(cat "$IT_TMP/cmd.err")
+}
+
+cmd_got() {
+	printf 'got: exit %s, stdout [%s], stderr [%s]' "$C_RC" \
+		"$(printf '%s' "$C_OUT" | tr '\n' '|' | cut -c1-600)" \
+		"$(printf '%s' "$C_ERR" | tr '\n' '|' | cut -c1-600)"
+}
+
+# expect_cmd DESC WANT_RC [STDOUT-REGEX|""] [OUTPUT-SUBSTRING (stdout+stderr)]
+expect_cmd() {
+	local desc=$1 want_rc=$2 re=${3:-} sub=${4:-} ok=1
+	[ "$C_RC" = "$want_rc" ] || ok=0
+	if [ -n "$re" ] && ! printf '%s\n' "$C_OUT" | grep -Eq -- "$re"; then
+		ok=0
+	fi
+	if [ -n "$sub" ] && [[ "$C_OUT$C_ERR" != *"$sub"* ]]; then
+		ok=0
+	fi
+	if [ "$ok" = 1 ]; then
+		pass "$desc"
+	else
+		fail "$desc" "want: exit $want_rc${re:+, a stdout line matching /$re/}${sub:+, output containing \"$sub\"}" \
+			"$(cmd_got)"
+	fi
+}
+
+finish() {
+	local log
+	if [ "$T_FAIL" != 0 ] || [ -n "${IT_VERBOSE:-}" ]; then
+		for log in "$IT_TMP"/*.log; do
+			[ -f "$log" ] || continue
+			echo "# ---- last lines of $(basename "$log") ----"
+			tail -n 40 "$log" | sed 's/^/# /'
+		done
+	fi
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" = 0 ]
+	exit $?
+}
+
+bail() {
+	fail "$1" "${@:2}"
+	echo "# Bail out: cannot continue"
+	finish
+}
+
+# ------------------------------------------------------------------ setup
+
+SCEN=setup
+if [ ! -x "$TLSPOLICYD" ]; then
+	# finish needs IT_TMP for logs; without a daemon there are none.
+	IT_TMP=$(mktemp -d)
+	trap 'rm -rf "$IT_TMP"' EXIT
+	bail "daemon binary $TLSPOLICYD exists (build it first)"
+fi
+it_setup || bail "temp dir, PostgreSQL cluster and schema"
+pass "PostgreSQL cluster on port $PGPORT with contrib/postgresql/schema.sql"
+
+# Config files keep the runs hermetic: no /etc/tlspolicyd.conf, and each
+# instance its own state file (a persisted snapshot must not leak between
+# instances or runs).  A daemon that does not know state_file yet persists
+# nothing, so it runs with an empty config instead (noted, not a failure).
+mkdir -p "$IT_TMP/state"
+printf '# empty on purpose\n' >"$IT_TMP/empty.conf"
+printf 'state_file = %s\n' "$IT_TMP/state/main" >"$IT_TMP/main.conf"
+printf 'state_file = %s\n' "$IT_TMP/state/nodb" >"$IT_TMP/nodb.conf"
+
+# start_daemon NAME CONF PORT CONNINFO [OPTION]...: sets DAEMON_RC (0
+# started, 2 exited) and IT_PID; falls back to empty.conf when state_file
+# is unknown.
+start_daemon() {
+	local name=$1 conf=$2 port=$3 db=$4 i
+	shift 4
+	[ -n "${NO_STATE_FILE:-}" ] && conf=$IT_TMP/empty.conf
+	for i in 1 2; do
+		it_spawn "$name" "$TLSPOLICYD" -c "$conf" -f \
+			--listen "inet:127.0.0.1:$port" --database "$db" \
+			--poll-interval 1 "$@"
+		# Started means answering (anything); the callers wait for more.
+		it_wait_listening "$port" 10 "$IT_PID"
+		if [ $? != 2 ]; then
+			return 0
+		fi
+		wait "$IT_PID"
+		DAEMON_RC=$?
+		it_forget "$IT_PID"
+		# (exit 2, or 1 when LeakSanitizer reports at exit)
+		if [ "$i" = 1 ] && [ "$DAEMON_RC" != 0 ] &&
+			grep -q 'unknown key.*state_file' "$IT_TMP/$name.log"; then
+			echo "# note: this daemon does not accept state_file yet;" \
+				"its instances run with an empty config"
+			cp "$IT_TMP/$name.log" "$IT_TMP/$name-state_file.out"
+			conf=$IT_TMP/empty.conf
+			NO_STATE_FILE=1
+			continue
+		fi
+		return 2
+	done
+}
+
+it_free_port
+PORT=$IT_PORT
+if ! start_daemon daemon "$IT_TMP/main.conf" "$PORT" "$PGC_CONNINFO"; then
+	bail "daemon starts (-f --listen inet:127.0.0.1:$PORT --database ... --poll-interval 1)" \
+		"it exited with status $DAEMON_RC: see daemon.log below"
+fi
+DAEMON_PID=$IT_PID
+it_wait_ready "$PORT" 10 "$DAEMON_PID"
+case $? in
+0) pass "daemon answers on 127.0.0.1:$PORT after its first load" ;;
+2)
+	wait "$DAEMON_PID"
+	rc=$?
+	it_forget "$DAEMON_PID"
+	bail "daemon answers on 127.0.0.1:$PORT after its first load" \
+		"it exited with status $rc: see daemon.log below"
+	;;
+*) bail "daemon answers on 127.0.0.1:$PORT within 10 s" "last lookup: $(got)" ;;
+esac
+# A port where nothing listens: an unreachable database.
+it_free_port
+NOWHERE_PORT=$IT_PORT
+NODB="hostaddr=127.0.0.1 port=$NOWHERE_PORT user=postgres dbname=postgres connect_timeout=1"
+
+# ------------------------------------------------------------- scenario 1
+SCEN="1 before first load"
+it_free_port
+PORT2=$IT_PORT
+start_daemon nodb "$IT_TMP/nodb.conf" "$PORT2" "$NODB"
+NODB_PID=$IT_PID
+if it_wait_listening "$PORT2" 10 "$NODB_PID"; then
+	pass "second daemon with an unreachable database listens on $PORT2"
+	Q_PORT=$PORT2 expect_temp example.com "no policy data loaded yet"
+	Q_PORT=$PORT2 expect_temp .example.com "no policy data loaded yet"
+	Q_PORT=$PORT2 expect_temp "[mx.example.net]:2525" "no policy data loaded yet"
+	key1000=/$(printf 'a%.0s' $(seq 1 999))
+	Q_PORT=$PORT2 expect_temp "$key1000" "no policy data loaded yet"
+	Q_PORT=$PORT2 expect_notfound "$key1000"a
+	Q_PORT=$PORT2 expect_notfound "$(printf 'a%.0s' $(seq 1 1001))"
+	Q_PORT=$PORT2 DESC="empty key -> NOTFOUND" expect_notfound ""
+	# Non-UTF-8: postmap only sends raw bytes with smtputf8_enable = no.
+	mkdir -p "$IT_TMP/postfix-noutf8"
+	printf 'compatibility_level = 3.6\nsmtputf8_enable = no\n' \
+		>"$IT_TMP/postfix-noutf8/main.cf"
+	Q_PORT=$PORT2 Q_PFCONF=$IT_TMP/postfix-noutf8 \
+		DESC="non-UTF-8 key x\\xff.example -> NOTFOUND" \
+		expect_notfound "$(printf 'x\xff.example')"
+	Q_PORT=$PORT2 Q_MAP=other expect_perm example.com "unknown map other"
+	it_stop "$NODB_PID"
+	if [ "$IT_STATUS" = 0 ]; then
+		pass "SIGTERM -> exit 0"
+	else
+		fail "SIGTERM -> exit 0" "got: exit status $IT_STATUS"
+	fi
+else
+	fail "second daemon with an unreachable database listens on $PORT2" \
+		"last lookup: $(got)"
+	it_stop "$NODB_PID"
+fi
+
+# ------------------------------------------------------------- scenario 2
+SCEN="2 found"
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('example.com', 'may', ''),
+	('secure.example', 'secure', 'match=nexthop:dot-nexthop'),
+	('Mixed.Case.Example', 'encrypt', '')"
+within_1s expect_ok example.com may
+expect_ok EXAMPLE.COM may
+expect_ok Example.Com may
+expect_ok mixed.case.example encrypt
+expect_ok MIXED.case.EXAMPLE encrypt
+expect_ok Mixed.Case.Example encrypt
+expect_ok secure.example "secure match=nexthop:dot-nexthop"
+
+# ------------------------------------------------------------- scenario 3
+SCEN="3 not found"
+expect_notfound absent.example
+expect_notfound .example
+expect_notfound com
+sql "INSERT INTO tls_policy (target, policy, parameters, active) VALUES
+	('off.example', 'encrypt', '', false),
+	('on.example', 'may', '', true)"
+within_1s expect_ok on.example may
+DESC="inactive row off.example -> NOTFOUND" expect_notfound off.example
+expect_notfound host.off.example
+
+# ------------------------------------------------------------- scenario 4
+SCEN="4 parent walk"
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('.parent.example', 'verify', '')"
+within_1s expect_ok host.sub.parent.example verify
+expect_ok HOST.Sub.Parent.EXAMPLE verify
+expect_ok .sub.parent.example verify
+expect_ok .parent.example verify
+expect_ok sub.parent.example verify
+DESC="parent.example -> NOTFOUND (.parent.example covers subdomains only)" \
+	expect_notfound parent.example
+expect_notfound otherparent.example
+# Only keys that Postfix's valid_hostname() accepts are walked (util/
+# valid_hostname.c: letters, digits, '_' ("grr.."), inner hyphens, labels
+# of at most 63, at most 255 bytes, not all-numeric, no empty label).
+label63=$(printf 'a%.0s' $(seq 1 63))
+expect_ok a_b.parent.example verify
+expect_ok "$label63.parent.example" verify
+DESC="64-byte label is not walked -> NOTFOUND" \
+	expect_notfound "${label63}a.parent.example"
+expect_notfound -bad.parent.example
+expect_notfound bad-.parent.example
+expect_ok in-ner.parent.example verify
+expect_notfound a..parent.example
+long=$(for i in $(seq 1 50); do printf 'abcd.'; done)parent.example
+DESC="over 255 bytes is not walked -> NOTFOUND" expect_notfound "$long"
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('.5678', 'may', '')"
+within_1s expect_ok x.5678 may
+DESC="all-numeric is not walked: 1234.5678 -> NOTFOUND" \
+	expect_notfound 1234.5678
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('sub.parent.example', 'may', '')"
+DESC="exact row beats parent: sub.parent.example -> OK may" \
+	within_1s expect_ok sub.parent.example may
+expect_ok host.sub.parent.example verify
+expect_ok .sub.parent.example verify
+DESC="trailing dot normalised: example.com. -> OK may" \
+	expect_ok example.com. may
+expect_ok EXAMPLE.COM. may
+# Decision 5: a trailing-dot key is exact only (Postfix does not walk it).
+DESC="trailing dot is exact only: host.sub.parent.example. -> NOTFOUND" \
+	expect_notfound host.sub.parent.example.
+
+# ------------------------------------------------------------- scenario 5
+SCEN="5 exact-only keys"
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('[mx.example.net]:2525', 'encrypt', ''),
+	('[192.0.2.1]', 'may', '')"
+within_1s expect_ok "[mx.example.net]:2525" encrypt
+expect_ok "[MX.Example.NET]:2525" encrypt
+expect_notfound "[mx.example.net]"
+expect_notfound "mx.example.net"
+expect_notfound "[mx.example.net]:25"
+expect_ok "[192.0.2.1]" may
+expect_notfound "[192.0.2.1]:25"
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('.example.net', 'secure', '')"
+within_1s expect_ok host.example.net secure
+expect_ok "[mx.example.net]:2525" encrypt
+DESC="no walk for brackets: [other.example.net] -> NOTFOUND" \
+	expect_notfound "[other.example.net]"
+DESC="no walk with a port: other.example.net:25 -> NOTFOUND" \
+	expect_notfound "other.example.net:25"
+# A target of exactly the key limit (1000 bytes, an LMTP-like path) is found.
+key1000=/$(printf 'a%.0s' $(seq 1 999))
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('$key1000', 'encrypt', '')"
+within_1s expect_ok "$key1000" encrypt
+expect_notfound "${key1000}a"
+
+# ------------------------------------------------------------- scenario 6
+SCEN="6 live edits"
+sql "UPDATE tls_policy SET policy = 'encrypt' WHERE target = 'example.com'"
+DESC="UPDATE policy: example.com -> OK encrypt" \
+	within_1s expect_ok example.com encrypt
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('live.example', 'verify', '')"
+DESC="INSERT: live.example -> OK verify" within_1s expect_ok live.example verify
+sql "DELETE FROM tls_policy WHERE target = 'live.example'"
+DESC="DELETE: live.example -> NOTFOUND" within_1s expect_notfound live.example
+sql "UPDATE tls_policy SET active = false WHERE target = 'example.com'"
+DESC="deactivate: example.com -> NOTFOUND" within_1s expect_notfound example.com
+sql "UPDATE tls_policy SET active = true WHERE target = 'example.com'"
+DESC="reactivate: example.com -> OK encrypt" \
+	within_1s expect_ok example.com encrypt
+sql "UPDATE tls_policy SET target = 'renamed.example'
+	WHERE target = 'secure.example'"
+DESC="rename: renamed.example -> OK secure ..." \
+	within_1s expect_ok renamed.example "secure match=nexthop:dot-nexthop"
+DESC="rename: secure.example -> NOTFOUND" within_1s expect_notfound secure.example
+sql "UPDATE tls_policy SET parameters = 'match=example.org'
+	WHERE target = 'renamed.example'"
+DESC="UPDATE parameters: renamed.example -> OK secure match=example.org" \
+	within_1s expect_ok renamed.example "secure match=example.org"
+# Old and new target are the same canonical key: it must stay present.
+sql "UPDATE tls_policy SET target = 'EXAMPLE.com', policy = 'verify'
+	WHERE target = 'example.com'"
+DESC="rename to another spelling: example.com -> OK verify" \
+	within_1s expect_ok example.com verify
+sql "UPDATE tls_policy SET target = 'example.com', policy = 'may'
+	WHERE target = 'EXAMPLE.com'"
+DESC="and back: example.com -> OK may" within_1s expect_ok example.com may
+# Edits of parent rows change walked answers.
+sql "UPDATE tls_policy SET policy = 'encrypt' WHERE target = '.parent.example'"
+DESC="UPDATE parent row: host.sub.parent.example -> OK encrypt" \
+	within_1s expect_ok host.sub.parent.example encrypt
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('.sub.parent.example', 'secure', '')"
+DESC="INSERT closer parent: host.sub.parent.example -> OK secure" \
+	within_1s expect_ok host.sub.parent.example secure
+sql "DELETE FROM tls_policy WHERE target = '.sub.parent.example'"
+DESC="DELETE closer parent: host.sub.parent.example -> OK encrypt" \
+	within_1s expect_ok host.sub.parent.example encrypt
+# One statement, several rows.
+sql "UPDATE tls_policy SET policy = 'verify'
+	WHERE target IN ('on.example', 'Mixed.Case.Example')"
+DESC="multi-row UPDATE: on.example -> OK verify" \
+	within_1s expect_ok on.example verify
+DESC="multi-row UPDATE: mixed.case.example -> OK verify" \
+	within_1s expect_ok mixed.case.example verify
+# One transaction, several statements.
+sql "BEGIN;
+	UPDATE tls_policy SET policy = 'encrypt' WHERE target = 'on.example';
+	DELETE FROM tls_policy WHERE target = 'Mixed.Case.Example';
+	INSERT INTO tls_policy (target, policy, parameters)
+		VALUES ('tx.example', 'may', '');
+	COMMIT"
+DESC="transaction: tx.example -> OK may" within_1s expect_ok tx.example may
+DESC="transaction: on.example -> OK encrypt" within_1s expect_ok on.example encrypt
+DESC="transaction: mixed.case.example -> NOTFOUND" \
+	within_1s expect_notfound mixed.case.example
+sql "TRUNCATE tls_policy"
+DESC="TRUNCATE: example.com -> NOTFOUND" within_1s expect_notfound example.com
+for k in renamed.example host.sub.parent.example sub.parent.example \
+	"[mx.example.net]:2525" "[192.0.2.1]" host.example.net on.example \
+	tx.example "$key1000"; do
+	DESC="TRUNCATE: $(show "$k") -> NOTFOUND" within_1s expect_notfound "$k"
+done
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('example.com', 'may', ''),
+	('secure.example', 'secure', 'match=nexthop:dot-nexthop'),
+	('Mixed.Case.Example', 'encrypt', ''),
+	('.parent.example', 'verify', ''),
+	('[mx.example.net]:2525', 'encrypt', '')"
+DESC="re-INSERT after TRUNCATE: example.com -> OK may" \
+	within_1s expect_ok example.com may
+for kv in "secure.example|secure match=nexthop:dot-nexthop" \
+	"MIXED.case.EXAMPLE|encrypt" "host.parent.example|verify" \
+	"[mx.example.net]:2525|encrypt"; do
+	within_1s expect_ok "${kv%%|*}" "${kv#*|}"
+done
+
+# ------------------------------------------------------------- scenario 7
+SCEN="7 invalid rows"
+# The schema rejects unknown levels at INSERT time; a legacy table may
+# still hold them (the constraint is NOT VALID), so drop it.
+sql "ALTER TABLE tls_policy DROP CONSTRAINT tls_policy_level_check"
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('bad.example', 'bogus', '')"
+within_1s expect_temp bad.example "invalid policy for bad.example"
+expect_temp BAD.Example "invalid policy for bad.example"
+# An exact row covers only itself, invalid or not: host.bad.example walks
+# .bad.example and .example and meets no row.
+expect_notfound host.bad.example
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('.badparent.example', 'bogus', '')"
+DESC="walk through an invalid parent row: x.badparent.example -> TEMP" \
+	within_1s expect_temp x.badparent.example \
+	"invalid policy for .badparent.example"
+expect_temp .badparent.example "invalid policy for .badparent.example"
+DESC="badparent.example is not covered by .badparent.example -> NOTFOUND" \
+	expect_notfound badparent.example
+# Valid level, attribute Postfix would reject.
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('badattr.example', 'secure', 'frobnicate=1')"
+within_1s expect_temp badattr.example "invalid policy for badattr.example"
+# Canonical text: lowercase level, single spaces, comma list normalised
+# (DESIGN.md decision 3 and Replies).
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('upper.example', 'SECURE', 'match=nexthop'),
+	('proto.example', 'encrypt', 'protocols=!SSLv2,!SSLv3')"
+within_1s expect_ok upper.example "secure match=nexthop"
+expect_ok proto.example "encrypt protocols=!SSLv2:!SSLv3"
+# Two rows with one canonical target conflict.
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('dup.example', 'may', ''),
+	('dup.example.', 'encrypt', '')"
+within_1s expect_temp dup.example "conflicting rows for dup.example"
+
+# ------------------------------------------------------------- scenario 8
+SCEN="8 other map"
+Q_MAP=other expect_perm example.com "unknown map other"
+Q_MAP=other check_perm example.com
+if [[ $Q_ERR == *"socketmap server permanent error"* ]]; then
+	pass "stderr says \"socketmap server permanent error\""
+else
+	fail "stderr says \"socketmap server permanent error\"" "$(got)"
+fi
+Q_MAP=TLSPOLICY DESC="map names are case-sensitive: TLSPOLICY -> PERM" \
+	expect_perm example.com "unknown map TLSPOLICY"
+
+# ------------------------------------------------------------- scenario 9
+SCEN="9 --query"
+QRY=("$TLSPOLICYD" -c "$IT_TMP/empty.conf" --database "$PGC_CONNINFO")
+run_cmd "${QRY[@]}" --query example.com
+expect_cmd "--query example.com prints \"OK may\", exit 0" 0 '^OK may$'
+run_cmd "${QRY[@]}" --query host.parent.example
+expect_cmd "--query host.parent.example prints \"OK verify\", exit 0" 0 '^OK verify$'
+run_cmd "${QRY[@]}" --query absent.example
+expect_cmd "--query absent.example prints NOTFOUND, exit 1" 1 '^NOTFOUND ?$'
+run_cmd "${QRY[@]}" --query bad.example
+expect_cmd "--query bad.example (invalid row) prints TEMP, exit 2" 2 \
+	'^TEMP invalid policy for bad\.example'
+run_cmd "$TLSPOLICYD" -c "$IT_TMP/empty.conf" --database "$NODB" \
+	--query example.com
+expect_cmd "--query with the database unreachable: exit 2" 2
+
+# ------------------------------------------------------------ scenario 10
+SCEN="10 --check"
+CHK=("$TLSPOLICYD" -c "$IT_TMP/empty.conf" --database "$PGC_CONNINFO" --check)
+run_cmd "${CHK[@]}"
+expect_cmd "--check with invalid rows: exit 1, line \"bad.example: error: ...\"" \
+	1 '^bad\.example: error: .+'
+expect_cmd "--check names .badparent.example" 1 '^\.badparent\.example: error: .+'
+expect_cmd "--check names badattr.example" 1 '^badattr\.example: error: .+'
+sql "DELETE FROM tls_policy WHERE target IN ('bad.example',
+	'.badparent.example', 'badattr.example', 'dup.example', 'dup.example.')"
+within_1s expect_notfound bad.example
+run_cmd "${CHK[@]}"
+expect_cmd "--check after deleting the bad rows: exit 0 (warnings allowed)" 0
+if printf '%s\n' "$C_OUT" | grep -q ': error: '; then
+	fail "--check after deleting the bad rows prints no error line" "$(cmd_got)"
+else
+	pass "--check after deleting the bad rows prints no error line"
+fi
+run_cmd "$TLSPOLICYD" -c "$IT_TMP/empty.conf" --database "$NODB" --check
+expect_cmd "--check with the database unreachable: exit 2" 2
+
+# ------------------------------------------------------------ scenario 11
+SCEN="11 batch"
+out=$(printf '%s\n' example.com absent.example MIXED.case.EXAMPLE \
+	"[mx.example.net]:2525" host.parent.example "[mx.example.net]" |
+	timeout 10 postmap -c "$IT_PFCONF" -q - \
+		"socketmap:inet:127.0.0.1:$PORT:tlspolicy" 2>"$IT_TMP/batch.err")
+rc=$?
+want=$(printf '%s\t%s\n' example.com may MIXED.case.EXAMPLE encrypt \
+	"[mx.example.net]:2525" encrypt host.parent.example verify)
+if [ "$rc" = 0 ] && [ "$out" = "$want" ] && [ ! -s "$IT_TMP/batch.err" ]; then
+	pass "postmap -q - prints key<TAB>value for the 4 hits of 6 keys"
+else
+	fail "postmap -q - prints key<TAB>value for the 4 hits of 6 keys" \
+		"want: exit 0, stdout [$(printf '%s' "$want" | tr '\t\n' '>|')]" \
+		"got: exit $rc, stdout [$(printf '%s' "$out" | tr '\t\n' '>|')], stderr [$(tr '\n' '|' <"$IT_TMP/batch.err")]"
+fi
+
+# ------------------------------------------------------------ scenario 12
+SCEN="12 config errors"
+run_cmd "$TLSPOLICYD" --poll-interval banana
+if [ "$C_RC" = 2 ] && [[ "$C_OUT$C_ERR" == *poll_interval* ||
+	"$C_OUT$C_ERR" == *poll-interval* ]]; then
+	pass "--poll-interval banana: exit 2 naming poll_interval"
+else
+	fail "--poll-interval banana: exit 2 naming poll_interval" "$(cmd_got)"
+fi
+printf 'frobnicate = 1\n' >"$IT_TMP/frob.conf"
+run_cmd "$TLSPOLICYD" -c "$IT_TMP/frob.conf"
+expect_cmd "-c FILE with unknown key frobnicate: exit 2 naming it" 2 "" frobnicate
+printf 'poll_interval = banana\n' >"$IT_TMP/poll.conf"
+run_cmd "$TLSPOLICYD" -c "$IT_TMP/poll.conf"
+expect_cmd "-c FILE with poll_interval = banana: exit 2 naming it" 2 "" \
+	poll_interval
+run_cmd "$TLSPOLICYD" -c /nonexistent/tlspolicyd.conf
+expect_cmd "-c /nonexistent/tlspolicyd.conf: exit 2" 2
+if [ -n "$C_OUT$C_ERR" ]; then
+	pass "-c /nonexistent/tlspolicyd.conf: says why"
+else
+	fail "-c /nonexistent/tlspolicyd.conf: says why" "$(cmd_got)"
+fi
+
+# ------------------------------------------------------------ scenario 13
+# Beyond the brief's list, straight from DESIGN.md decision 4: one canonical
+# form for table targets and keys (IDNA, IP literals, bare IP rows).
+SCEN="13 canonical keys"
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('xn--bcher-kva.example', 'encrypt', ''),
+	('müller.example', 'verify', ''),
+	('.café.example', 'secure', ''),
+	('[IPv6:2001:db8::1]:25', 'encrypt', ''),
+	('[ipv6:2001:DB8:0::2]', 'may', ''),
+	('192.0.2.7', 'verify', '')"
+DESC="U-label key, A-label row: bücher.example -> OK encrypt" \
+	within_1s expect_ok bücher.example encrypt
+expect_ok Bücher.EXAMPLE encrypt
+expect_ok xn--bcher-kva.example encrypt
+DESC="A-label key, U-label row: xn--mller-kva.example -> OK verify" \
+	expect_ok xn--mller-kva.example verify
+expect_ok müller.example verify
+DESC="U-label walk: mx.café.example -> OK secure" \
+	expect_ok mx.café.example secure
+expect_ok mx.xn--caf-dma.example secure
+expect_ok "[IPv6:2001:db8::1]:25" encrypt
+expect_ok "[ipv6:2001:DB8:0::1]:25" encrypt
+expect_ok "[ipv6:2001:db8:0:0:0:0:0:1]:25" encrypt
+expect_ok "[2001:db8::1]:25" encrypt
+DESC="port kept: [IPv6:2001:db8::1] -> NOTFOUND" \
+	expect_notfound "[IPv6:2001:db8::1]"
+expect_ok "[IPv6:2001:db8::2]" may
+DESC="bare IP row 192.0.2.7 matches [192.0.2.7] -> OK verify" \
+	expect_ok "[192.0.2.7]" verify
+sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
+	('192.0.2.9', 'may', ''),
+	('[192.0.2.9]', 'encrypt', '')"
+DESC="rows 192.0.2.9 and [192.0.2.9] conflict -> TEMP" \
+	within_1s expect_temp "[192.0.2.9]" "conflicting rows for"
+sql "DELETE FROM tls_policy WHERE target = '192.0.2.9'"
+DESC="conflict resolved by DELETE: [192.0.2.9] -> OK encrypt" \
+	within_1s expect_ok "[192.0.2.9]" encrypt
+
+# ------------------------------------------------------------ scenario 14
+# DESIGN.md decisions 3 and 5: inactive rows are absent (also in the walk,
+# and even when invalid); attribute text is normalised.
+SCEN="14 inactive rows, normalised text"
+sql "INSERT INTO tls_policy (target, policy, parameters, active) VALUES
+	('.walk.example', 'verify', '', true),
+	('host.walk.example', 'encrypt', '', false),
+	('offbad.example', 'bogus', '', false),
+	('.offbadparent.example', 'bogus', '', false),
+	('norm.example', ' Secure ', E'match=nexthop,dot-nexthop\n\t ciphers=high  ', true)"
+within_1s expect_ok norm.example "secure match=nexthop:dot-nexthop ciphers=high"
+DESC="inactive exact row, active parent: host.walk.example -> OK verify" \
+	expect_ok host.walk.example verify
+DESC="inactive invalid row is absent: offbad.example -> NOTFOUND" \
+	expect_notfound offbad.example
+DESC="inactive invalid parent is absent: x.offbadparent.example -> NOTFOUND" \
+	expect_notfound x.offbadparent.example
+sql "UPDATE tls_policy SET active = true WHERE target = 'offbad.example'"
+DESC="activating an invalid row: offbad.example -> TEMP" \
+	within_1s expect_temp offbad.example "invalid policy for offbad.example"
+sql "DELETE FROM tls_policy WHERE target IN ('offbad.example',
+	'.offbadparent.example')"
+within_1s expect_notfound offbad.example
+
+# ------------------------------------------------------------ scenario 15
+# DESIGN.md decision 5: parent_walk = no restores Postfix's plain behaviour.
+SCEN="15 parent_walk no"
+it_free_port
+PORT3=$IT_PORT
+printf 'state_file = %s\n' "$IT_TMP/state/nowalk" >"$IT_TMP/nowalk.conf"
+start_daemon nowalk "$IT_TMP/nowalk.conf" "$PORT3" "$PGC_CONNINFO" \
+	--parent-walk no
+NOWALK_PID=$IT_PID
+if it_wait_ready "$PORT3" 10 "$NOWALK_PID"; then
+	pass "daemon with --parent-walk no answers on $PORT3"
+	Q_PORT=$PORT3 DESC="host.parent.example -> NOTFOUND (no walk)" \
+		expect_notfound host.parent.example
+	Q_PORT=$PORT3 DESC="Postfix's own parent key .parent.example -> OK verify" \
+		expect_ok .parent.example verify
+	Q_PORT=$PORT3 expect_ok example.com may
+	Q_PORT=$PORT3 expect_ok "[mx.example.net]:2525" encrypt
+else
+	fail "daemon with --parent-walk no answers on $PORT3" "last lookup: $(got)"
+fi
+it_stop "$NOWALK_PID"
+
+# ------------------------------------------------------------ scenario 16
+# DESIGN.md Database objects: tlspolicyd_attach() puts the triggers on a
+# table with other names; without triggers, a full reload every
+# poll_interval.
+SCEN="16 other tables"
+sql "CREATE TABLE tlspolicies (domain text PRIMARY KEY, policy text NOT NULL,
+		params text NOT NULL DEFAULT '');
+	SELECT tlspolicyd_attach('tlspolicies', 'domain');
+	INSERT INTO tlspolicies VALUES ('legacy.example', 'encrypt', '');
+	CREATE TABLE plain_policy (target text PRIMARY KEY, policy text NOT NULL,
+		parameters text NOT NULL DEFAULT '', active boolean NOT NULL DEFAULT true);
+	INSERT INTO plain_policy VALUES ('plain.example', 'encrypt', '', true)"
+it_free_port
+PORT4=$IT_PORT
+printf 'state_file = %s\n' "$IT_TMP/state/legacy" >"$IT_TMP/legacy.conf"
+start_daemon legacy "$IT_TMP/legacy.conf" "$PORT4" "$PGC_CONNINFO" \
+	--table tlspolicies --column-target domain --column-parameters params \
+	--column-active ""
+LEGACY_PID=$IT_PID
+if it_wait_ready "$PORT4" 10 "$LEGACY_PID"; then
+	pass "daemon on table tlspolicies(domain, policy, params) answers"
+	Q_PORT=$PORT4 expect_ok legacy.example encrypt
+	Q_PORT=$PORT4 expect_notfound example.com
+	sql "UPDATE tlspolicies SET policy = 'verify', params = 'match=nexthop'
+		WHERE domain = 'legacy.example'"
+	Q_PORT=$PORT4 within_1s expect_ok legacy.example "verify match=nexthop"
+	sql "DELETE FROM tlspolicies"
+	Q_PORT=$PORT4 within_1s expect_notfound legacy.example
+else
+	fail "daemon on table tlspolicies(domain, policy, params) answers" \
+		"last lookup: $(got)"
+fi
+it_stop "$LEGACY_PID"
+it_free_port
+PORT5=$IT_PORT
+printf 'state_file = %s\n' "$IT_TMP/state/plain" >"$IT_TMP/plain.conf"
+start_daemon plain "$IT_TMP/plain.conf" "$PORT5" "$PGC_CONNINFO" \
+	--table plain_policy
+PLAIN_PID=$IT_PID
+if it_wait_ready "$PORT5" 10 "$PLAIN_PID"; then
+	pass "daemon on table plain_policy (no triggers) answers"
+	Q_PORT=$PORT5 expect_ok plain.example encrypt
+	sql "UPDATE plain_policy SET policy = 'secure'"
+	# poll_interval is 1 s; allow one more for the reload itself.
+	Q_PORT=$PORT5 within_ms 2000 expect_ok plain.example secure
+	sql "UPDATE plain_policy SET active = false"
+	Q_PORT=$PORT5 within_ms 2000 expect_notfound plain.example
+else
+	fail "daemon on table plain_policy (no triggers) answers" "last lookup: $(got)"
+fi
+it_stop "$PLAIN_PID"
+
+# ------------------------------------------------------------ scenario 17
+# The schema's NOTIFY paths for big statements (over 1000 targets: one bare
+# generation, a full resync) and for many small statements in one
+# transaction (more pending targets than the daemon keeps), and an open
+# transaction that must stay invisible until COMMIT.
+SCEN="17 bulk edits"
+sql "INSERT INTO tls_policy (target, policy, parameters)
+	SELECT 'h' || i || '.bulk.example', 'may', ''
+	FROM generate_series(1, 1500) AS i"
+DESC="INSERT of 1500 rows: h1500.bulk.example -> OK may" \
+	within_1s expect_ok h1500.bulk.example may
+expect_ok h1.bulk.example may
+sql "UPDATE tls_policy SET policy = 'encrypt' WHERE target LIKE '%.bulk.example'"
+DESC="UPDATE of 1500 rows: h777.bulk.example -> OK encrypt" \
+	within_1s expect_ok h777.bulk.example encrypt
+expect_ok h1.bulk.example encrypt
+expect_ok h1500.bulk.example encrypt
+sql "DO \$\$ BEGIN FOR i IN 1..1200 LOOP
+	UPDATE tls_policy SET policy = 'verify'
+		WHERE target = 'h' || i || '.bulk.example';
+	END LOOP; END \$\$"
+DESC="1200 one-row UPDATEs in one transaction: h1200.bulk.example -> OK verify" \
+	within_1s expect_ok h1200.bulk.example verify
+expect_ok h1.bulk.example verify
+expect_ok h600.bulk.example verify
+expect_ok h1201.bulk.example encrypt
+sql "DELETE FROM tls_policy WHERE target LIKE '%.bulk.example'"
+DESC="DELETE of 1500 rows: h1.bulk.example -> NOTFOUND" \
+	within_1s expect_notfound h1.bulk.example
+expect_notfound h1500.bulk.example
+# An open transaction is invisible; its COMMIT is visible.
+psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN;
+	UPDATE tls_policy SET policy = 'secure' WHERE target = 'example.com';
+	SELECT pg_sleep(1.5); COMMIT" >"$IT_TMP/opentx.out" 2>&1 &
+OPENTX_PID=$!
+IT_PIDS+=("$OPENTX_PID")
+sleep 0.5
+expect_ok example.com may
+sleep 0.3
+DESC="uncommitted UPDATE still invisible after 0.8 s: example.com -> OK may" \
+	expect_ok example.com may
+wait "$OPENTX_PID"
+rc=$?
+it_forget "$OPENTX_PID"
+SQL_DONE_US=$(now_us)
+if [ "$rc" = 0 ]; then
+	DESC="after its COMMIT: example.com -> OK secure" \
+		within_1s expect_ok example.com secure
+else
+	fail "open transaction committed" "$(cat "$IT_TMP/opentx.out")"
+fi
+sql "UPDATE tls_policy SET policy = 'may' WHERE target = 'example.com'"
+within_1s expect_ok example.com may
+
+# ------------------------------------------------------------ scenario 18
+# DESIGN.md decision 2: a database outage degrades freshness, not
+# availability; NOTIFYs lost while the session is down are caught up by
+# the resync.  Bounds: reconnect_max (5 s) + poll_interval (1 s) + 1 s.
+SCEN="18 database outage"
+sql "UPDATE tls_policy SET policy = 'may' WHERE target = 'example.com'"
+within_1s expect_ok example.com may
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+expect_ok example.com may
+sql "UPDATE tls_policy SET policy = 'verify' WHERE target = 'example.com'"
+DESC="edit while the daemon's session is gone: example.com -> OK verify" \
+	within_ms 7000 expect_ok example.com verify
+pg_ctl_opts="-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGC_DIR -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+if pgc_as "$PGC_BINDIR/pg_ctl" -D "$PGC_DIR/data" -m fast -w stop >/dev/null 2>&1; then
+	pass "PostgreSQL stopped"
+	outage_ok=1
+	outage_end=$(($(now_us) + 2000000))
+	while [ "$(now_us)" -lt "$outage_end" ]; do
+		if ! check_ok example.com verify; then
+			outage_ok=0
+			break
+		fi
+		sleep 0.2
+	done
+	if [ "$outage_ok" = 1 ]; then
+		pass "database down for 2 s: example.com keeps answering OK verify"
+	else
+		fail "database down for 2 s: example.com keeps answering OK verify" \
+			"$CHK_GOT"
+	fi
+	if pgc_as "$PGC_BINDIR/pg_ctl" -D "$PGC_DIR/data" -l "$PGC_DIR/server.log" \
+		-w -t 30 -o "$pg_ctl_opts" start >/dev/null 2>&1; then
+		pass "PostgreSQL started again on port $PGPORT"
+		sql "UPDATE tls_policy SET policy = 'encrypt' WHERE target = 'example.com'"
+		DESC="edit after the restart: example.com -> OK encrypt" \
+			within_ms 7000 expect_ok example.com encrypt
+		sql "UPDATE tls_policy SET policy = 'may' WHERE target = 'example.com'"
+		DESC="and the next one: example.com -> OK may" \
+			within_1s expect_ok example.com may
+	else
+		fail "PostgreSQL started again on port $PGPORT" \
+			"$(tail -n 5 "$PGC_DIR/server.log")"
+	fi
+else
+	fail "PostgreSQL stopped"
+fi
+
+# ------------------------------------------------------------ shutdown
+SCEN="shutdown"
+if kill -0 "$DAEMON_PID" 2>/dev/null; then
+	pass "daemon still running after all scenarios"
+	it_stop "$DAEMON_PID"
+	if [ "$IT_STATUS" = 0 ]; then
+		pass "SIGTERM -> exit 0"
+	else
+		fail "SIGTERM -> exit 0" "got: exit status $IT_STATUS"
+	fi
+else
+	wait "$DAEMON_PID"
+	fail "daemon still running after all scenarios" "it exited with $?"
+	it_forget "$DAEMON_PID"
+fi
+
+SCEN=
+finish
