@@ -108,6 +108,7 @@ struct pgsync {
 	struct snapshot *building;
 	size_t rows_total, rows_invalid, rows_bad;
 	double load_started;
+	double longest_turn;		/* CPU seconds, of this load */
 
 	char *sql_setup;
 	char *sql_begin_state;
@@ -463,13 +464,13 @@ swap_in(struct pgsync *ps)
 	}
 	ps->npend = keep;
 
-	log_info("pgsync: %s %zu rows (%zu stored, "
-	    "%zu invalid, %zu unusable targets) in %.0f ms, %zu KiB, "
+	log_info("pgsync: %s %zu rows (%zu stored, %zu invalid, %zu unusable "
+	    "targets) in %.0f ms (longest loop turn %.1f ms CPU), %zu KiB, "
 	    "generation %" PRId64, first ? "loaded" : "reloaded",
-	    ps->rows_total, snapshot_rows(d->snap),
-	    ps->rows_invalid, ps->rows_bad,
-	    (now_sec() - ps->load_started) * 1000,
-	    snapshot_bytes(d->snap) / 1024, ps->applied_gen);
+	    ps->rows_total, snapshot_rows(d->snap), ps->rows_invalid,
+	    ps->rows_bad, (now_sec() - ps->load_started) * 1000,
+	    ps->longest_turn * 1000, snapshot_bytes(d->snap) / 1024,
+	    ps->applied_gen);
 	if (ps->hooks.done != NULL)
 		ps->hooks.done(ps->hooks.arg, true, NULL);
 }
@@ -479,6 +480,7 @@ start_load(struct pgsync *ps)
 {
 	ps->load_started = now_sec();
 	ps->rows_total = ps->rows_invalid = ps->rows_bad = 0;
+	ps->longest_turn = 0;
 	ps->resync_due = false;
 	send_query(ps, STEP_BEGIN, ps->has_state ? ps->sql_begin_state :
 	    ps->sql_begin_nostate);
@@ -628,10 +630,20 @@ drain_notifies(struct pgsync *ps)
  * Take every complete result libpq holds.  While building a snapshot,
  * yield after PGSYNC_SLICE_USEC so lookups are never held up longer.
  */
+static double
+cpu_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void
 process(struct pgsync *ps)
 {
 	double start = now_sec();
+	double cpu = cpu_sec();
 	unsigned n = 0;
 
 	while (ps->pg != NULL && ps->step != STEP_NONE && !PQisBusy(ps->pg)) {
@@ -651,9 +663,12 @@ process(struct pgsync *ps)
 			static const struct timeval zero = {0, 0};
 
 			event_add(ps->ev_slice, &zero);
-			return;
+			break;
 		}
 	}
+	/* CPU time: the wall clock would add the scheduler's preemptions */
+	if (cpu_sec() - cpu > ps->longest_turn)
+		ps->longest_turn = cpu_sec() - cpu;
 }
 
 static void
