@@ -32,13 +32,13 @@ netstring_decode(const char *buf, size_t len, size_t max, const char **payload,
 		if (i == NETSTRING_MAX_DIGITS)
 			return NETSTRING_ERR_SIZE;
 		n = n * 10 + (size_t)(c - '0');
+		if (n > max)
+			return NETSTRING_ERR_SIZE;	/* before the ':' */
 	}
 	if (i == len)
 		return NETSTRING_NEED_MORE;
 	if (i == 0)
 		return NETSTRING_ERR_FORMAT;	/* empty length */
-	if (n > max)
-		return NETSTRING_ERR_SIZE;
 	/* i indexes the ':'; payload is buf[i + 1 .. i + 1 + n), then ',' */
 	if (len - i - 1 < n + 1)
 		return NETSTRING_NEED_MORE;

@@ -170,13 +170,14 @@ put_host(struct out *o, const char *s, size_t n, bool *dotted)
 	    IDN2_OK) {
 		/*
 		 * UTS #46 mapping can turn a no-break space into a space, a
-		 * fullwidth '*' into '*', or delete a soft hyphen and leave an
-		 * empty label: such a name can never be what Postfix delivers to.
+		 * fullwidth '*' into '*', fullwidth digits into an IPv4 address,
+		 * or delete a soft hyphen and leave an empty label: such a name
+		 * can never be what Postfix delivers to.
 		 */
 		size_t an = strlen(ace);
 
 		if (an == 0 || ace[0] == '.' || ace[an - 1] == '.' ||
-		    strstr(ace, "..") != NULL ||
+		    strstr(ace, "..") != NULL || strspn(ace, "0123456789.") == an ||
 		    !acceptable_bytes((const unsigned char *)ace, an))
 			o->never = true;
 		else

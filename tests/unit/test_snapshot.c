@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_snapshot - the in-memory table (DESIGN.md decisions 1, 4, 5): rows
+ * in, answers out, the parent walk, conflicts, removal and its waste,
+ * growth past the size hint.  Allocations go through cmocka, so every
+ * test also checks that snapshot_free() releases everything.
+ */
+#include "test.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+#include "snapshot.h"
+#include "target.h"
+
+#define case_int_equal(label, got, want)                                      \
+	do {                                                                  \
+		long long got_ = (long long)(got);                            \
+		long long want_ = (long long)(want);                          \
+		if (got_ != want_)                                            \
+			fprintf(stderr, "case \"%s\": %s is %lld, "          \
+			    "want %lld\n", (label), #got, got_, want_);       \
+		assert_int_equal(got_, want_);                                \
+	} while (0)
+
+static const char *
+result_name(enum snapshot_result r)
+{
+	switch (r) {
+	case SNAPSHOT_NONE:
+		return "NONE";
+	case SNAPSHOT_FOUND:
+		return "FOUND";
+	case SNAPSHOT_INVALID:
+		return "INVALID";
+	case SNAPSHOT_CONFLICT:
+		return "CONFLICT";
+	}
+	return "?";
+}
+
+/*
+ * Each test owns its snapshot from start to end: cmocka 1.1 checks for
+ * leaks at the end of the test function itself, so rows added by a test
+ * must be freed by it, not by a teardown.
+ */
+struct fixture {
+	struct snapshot *s;
+	struct policy_opts opts;
+	struct policy_result res;
+};
+
+static void
+fixture_init(struct fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	policy_opts_init(&f->opts);
+	f->s = snapshot_new(16);
+	assert_non_null(f->s);
+}
+
+static enum snapshot_row
+add(struct fixture *f, const char *target, const char *policy, bool active)
+{
+	return snapshot_add_row(f->s, &f->opts, target, policy, NULL, active,
+	    &f->res);
+}
+
+/*
+ * Look a raw key up as the server does: canonicalise, then walk if the key
+ * is walkable and parent_walk is on.  *text is NUL-terminated in buf.
+ */
+static enum snapshot_result
+lookup(const struct snapshot *s, const char *raw, bool parent_walk,
+    char *buf, size_t bufsz)
+{
+	struct target key;
+	const char *text = NULL;
+	size_t len = (size_t)-1;
+	enum snapshot_result r;
+
+	assert_int_equal(target_canon(raw, strlen(raw), &key), TARGET_OK);
+	r = snapshot_lookup(s, &key, key.walk && parent_walk, &text, &len);
+	assert_non_null(text);
+	assert_true(len < bufsz);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (r == SNAPSHOT_NONE)
+		assert_int_equal(len, 0);
+	return r;
+}
+
+struct lookup_case {
+	const char *label;
+	const char *key;
+	bool parent_walk;
+	enum snapshot_result want;
+	const char *text;	/* exact, or a prefix for SNAPSHOT_INVALID */
+};
+
+static void
+check_lookups(const struct snapshot *s, const struct lookup_case *cases,
+    size_t n)
+{
+	char buf[8192];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct lookup_case *c = &cases[i];
+		enum snapshot_result r = lookup(s, c->key, c->parent_walk, buf,
+		    sizeof(buf));
+		bool text_ok = c->want == SNAPSHOT_INVALID ?
+		    strncmp(buf, c->text, strlen(c->text)) == 0 :
+		    strcmp(buf, c->text) == 0;
+
+		if (r != c->want || !text_ok)
+			fprintf(stderr, "case \"%s\": got %s \"%s\", want %s "
+			    "\"%s\"\n", c->label, result_name(r), buf,
+			    result_name(c->want), c->text);
+		assert_int_equal(r, c->want);
+		assert_true(text_ok);
+	}
+}
+
+#define CHECK_LOOKUPS(s, t) check_lookups((s), (t), sizeof(t) / sizeof((t)[0]))
+
+/* --- rows in, answers out */
+
+static const struct lookup_case basic_cases[] = {
+	{"found", "example.com", true, SNAPSHOT_FOUND, "may"},
+	{"found, other spelling", "EXAMPLE.com.", true, SNAPSHOT_FOUND,
+	    "may"},
+	{"found, U-label row via A-label key", "xn--bcher-kva.example", true,
+	    SNAPSHOT_FOUND, "encrypt"},
+	{"found, bare IP row via bracketed key", "[192.0.2.1]", true,
+	    SNAPSHOT_FOUND, "secure"},
+	{"none", "example.net", true, SNAPSHOT_NONE, ""},
+	{"inactive row is absent", "inactive.example", true, SNAPSHOT_NONE,
+	    ""},
+	{"invalid level", "bad.example", true, SNAPSHOT_INVALID,
+	    "invalid policy for bad.example"},
+	{"invalid, other spelling of the key", "BAD.Example", true,
+	    SNAPSHOT_INVALID, "invalid policy for bad.example"},
+	{"an exact row does not answer subdomains", "mx.example.com", true,
+	    SNAPSHOT_NONE, ""},
+};
+
+static void
+test_snapshot_add_and_lookup(void **state)
+{
+	struct fixture fx, *f = &fx;
+
+	(void)state;
+	fixture_init(f);
+	assert_int_equal(add(f, "example.com", "may", true),
+	    SNAPSHOT_ROW_VALID);
+	assert_int_equal(add(f, "B\xc3\xbc" "cher.example", "encrypt", true),
+	    SNAPSHOT_ROW_VALID);
+	assert_int_equal(add(f, "192.0.2.1", "secure", true),
+	    SNAPSHOT_ROW_VALID);
+	/* an inactive row is validated, reported, and not stored */
+	assert_int_equal(add(f, "inactive.example", "may", false),
+	    SNAPSHOT_ROW_VALID);
+	assert_int_equal(add(f, "bad.example", "bogus", true),
+	    SNAPSHOT_ROW_INVALID);
+	assert_true(f->res.problem[0] != '\0');
+	assert_int_equal(snapshot_rows(f->s), 4);
+
+	CHECK_LOOKUPS(f->s, basic_cases);
+	snapshot_free(f->s);
+}
+
+static void
+test_snapshot_invalid_row_text_names_target(void **state)
+{
+	struct fixture fx, *f = &fx;
+	char buf[8192];
+	char want[512];
+
+	(void)state;
+	fixture_init(f);
+	assert_int_equal(add(f, "Bad.Example", "bogus", true),
+	    SNAPSHOT_ROW_INVALID);
+	snprintf(want, sizeof(want), "invalid policy for Bad.Example: %s",
+	    f->res.problem);
+	assert_int_equal(lookup(f->s, "bad.example", true, buf, sizeof(buf)),
+	    SNAPSHOT_INVALID);
+	assert_string_equal(buf, want);
+	snapshot_free(f->s);
+}
+
+static const struct {
+	const char *label;
+	const char *target;
+} bad_targets[] = {
+	{"empty", ""},
+	{"wildcard", "*.example.com"},
+	{"space", "a b"},
+	{"not UTF-8", "b\xfc" "cher.example"},
+};
+
+static void
+test_snapshot_bad_target_not_stored(void **state)
+{
+	struct fixture fx, *f = &fx;
+	size_t i;
+
+	(void)state;
+	fixture_init(f);
+	for (i = 0; i < sizeof(bad_targets) / sizeof(bad_targets[0]); i++) {
+		f->res.problem[0] = '\0';
+		case_int_equal(bad_targets[i].label, add(f,
+		    bad_targets[i].target, "may", true),
+		    SNAPSHOT_ROW_BAD_TARGET);
+		assert_true(f->res.problem[0] != '\0');
+	}
+	assert_int_equal(snapshot_rows(f->s), 0);
+	snapshot_free(f->s);
+}
+
+/* --- the parent walk (decision 5) */
+
+static const struct {
+	const char *target;
+	const char *policy;
+} walk_rows[] = {
+	{".parent.example", "encrypt"},
+	{"exact.parent.example", "may"},
+	{".example", "none"},
+	{".bad.example", "bogus"},
+	{"only.example", "secure"},
+	{".Sub.Upper.Example", "dane"},
+};
+
+static const struct lookup_case walk_cases[] = {
+	{"parent row answers a deeper host", "host.sub.parent.example", true,
+	    SNAPSHOT_FOUND, "encrypt"},
+	{"parent row answers a child", "host.parent.example", true,
+	    SNAPSHOT_FOUND, "encrypt"},
+	{"the domain itself skips its own .parent row", "parent.example",
+	    true, SNAPSHOT_FOUND, "none"},
+	{"exact beats parent", "exact.parent.example", true, SNAPSHOT_FOUND,
+	    "may"},
+	{"most specific parent wins", "host.other.example", true,
+	    SNAPSHOT_FOUND, "none"},
+	{"leading-dot key walks too", ".sub.parent.example", true,
+	    SNAPSHOT_FOUND, "encrypt"},
+	{"leading-dot key matches its own row", ".parent.example", true,
+	    SNAPSHOT_FOUND, "encrypt"},
+	{"invalid parent met on the way answers INVALID", "host.bad.example",
+	    true, SNAPSHOT_INVALID, "invalid policy for .bad.example"},
+	{"an exact row does not answer a child", "mx.only.example", true,
+	    SNAPSHOT_FOUND, "none"},
+	{"row spelled in upper case", "a.sub.upper.example", true,
+	    SNAPSHOT_FOUND, "dane"},
+	{"parent_walk = no: exact only", "host.sub.parent.example", false,
+	    SNAPSHOT_NONE, ""},
+	{"parent_walk = no: exact still found", "exact.parent.example", false,
+	    SNAPSHOT_FOUND, "may"},
+	{"brackets: not walked", "[host.parent.example]", true, SNAPSHOT_NONE,
+	    ""},
+	{"port: not walked", "host.parent.example:25", true, SNAPSHOT_NONE,
+	    ""},
+	{"trailing dot: not walked", "host.parent.example.", true,
+	    SNAPSHOT_NONE, ""},
+	{"not a valid hostname: not walked", "-host.parent.example", true,
+	    SNAPSHOT_NONE, ""},
+	{"no row anywhere on the way", "host.example.net", true,
+	    SNAPSHOT_NONE, ""},
+};
+
+static void
+test_snapshot_parent_walk(void **state)
+{
+	struct fixture fx, *f = &fx;
+	size_t i;
+
+	(void)state;
+	fixture_init(f);
+	for (i = 0; i < sizeof(walk_rows) / sizeof(walk_rows[0]); i++)
+		add(f, walk_rows[i].target, walk_rows[i].policy, true);
+	assert_int_equal(snapshot_rows(f->s),
+	    sizeof(walk_rows) / sizeof(walk_rows[0]));
+	CHECK_LOOKUPS(f->s, walk_cases);
+	snapshot_free(f->s);
+}
+
+/* Without the ".example" catch-all: a parent row stops at its level. */
+static void
+test_snapshot_parent_row_not_for_domain_itself(void **state)
+{
+	struct fixture fx, *f = &fx;
+	char buf[64];
+
+	(void)state;
+	fixture_init(f);
+	add(f, ".parent.example", "encrypt", true);
+	assert_int_equal(lookup(f->s, "host.sub.parent.example", true, buf,
+	    sizeof(buf)), SNAPSHOT_FOUND);
+	assert_string_equal(buf, "encrypt");
+	assert_int_equal(lookup(f->s, "parent.example", true, buf,
+	    sizeof(buf)), SNAPSHOT_NONE);
+	assert_int_equal(lookup(f->s, "xparent.example", true, buf,
+	    sizeof(buf)), SNAPSHOT_NONE);
+	snapshot_free(f->s);
+}
+
+/* An invalid row nearer than a valid one: the walk stops with INVALID. */
+static void
+test_snapshot_invalid_stops_walk(void **state)
+{
+	struct fixture fx, *f = &fx;
+	char buf[1024];
+
+	(void)state;
+	fixture_init(f);
+	add(f, ".example", "may", true);
+	add(f, ".bad.example", "bogus", true);
+	add(f, "ok.bad.example", "secure", true);
+	assert_int_equal(lookup(f->s, "mx.bad.example", true, buf,
+	    sizeof(buf)), SNAPSHOT_INVALID);
+	assert_int_equal(lookup(f->s, "ok.bad.example", true, buf,
+	    sizeof(buf)), SNAPSHOT_FOUND);
+	assert_string_equal(buf, "secure");
+	assert_int_equal(lookup(f->s, "mx.good.example", true, buf,
+	    sizeof(buf)), SNAPSHOT_FOUND);
+	assert_string_equal(buf, "may");
+	snapshot_free(f->s);
+}
+
+/*
+ * A host row whose first label is an invisible character (U+00AD SOFT
+ * HYPHEN, pasted from a web page) is a row for that one odd name.  It
+ * must not become the parent row ".example.com" and answer "none" for
+ * every subdomain (a silent downgrade, DESIGN.md decision 2).
+ */
+static void
+test_snapshot_invisible_label_is_not_a_parent_row(void **state)
+{
+	struct fixture fx, *f = &fx;
+	char buf[64];
+	enum snapshot_result r;
+
+	(void)state;
+	fixture_init(f);
+	add(f, "\xc2\xad.example.com", "none", true);
+	r = lookup(f->s, "mx.example.com", true, buf, sizeof(buf));
+	if (r != SNAPSHOT_NONE)
+		fprintf(stderr, "case \"soft-hyphen row\": mx.example.com got "
+		    "%s \"%s\"\n", result_name(r), buf);
+	assert_int_equal(r, SNAPSHOT_NONE);
+	snapshot_free(f->s);
+}
+
+/* --- conflicts: two rows, one canonical key */
+
+struct pairs {
+	int n;
+	char key[64];
+	char a[64];
+	char b[64];
+};
+
+static void
+on_conflict(void *arg, const char *key, const char *a, const char *b)
+{
+	struct pairs *p = arg;
+
+	p->n++;
+	snprintf(p->key, sizeof(p->key), "%s", key);
+	snprintf(p->a, sizeof(p->a), "%s", a);
+	snprintf(p->b, sizeof(p->b), "%s", b);
+}
+
+static void
+test_snapshot_conflict(void **state)
+{
+	struct fixture fx, *f = &fx;
+	struct pairs p;
+	char buf[64];
+
+	(void)state;
+	fixture_init(f);
+	add(f, "Example.com", "may", true);
+	add(f, "other.example", "may", true);
+	memset(&p, 0, sizeof(p));
+	snapshot_conflicts(f->s, on_conflict, &p);
+	assert_int_equal(p.n, 0);
+
+	add(f, "example.com.", "encrypt", true);
+	assert_int_equal(snapshot_rows(f->s), 3);
+	assert_int_equal(lookup(f->s, "example.com", true, buf, sizeof(buf)),
+	    SNAPSHOT_CONFLICT);
+	assert_string_equal(buf, "example.com");	/* the shared key */
+	/* and during a walk */
+	add(f, ".Parent.example", "may", true);
+	add(f, ".parent.example", "may", true);
+	assert_int_equal(lookup(f->s, "mx.parent.example", true, buf,
+	    sizeof(buf)), SNAPSHOT_CONFLICT);
+	assert_string_equal(buf, ".parent.example");
+
+	memset(&p, 0, sizeof(p));
+	snapshot_conflicts(f->s, on_conflict, &p);
+	assert_int_equal(p.n, 2);
+
+	snapshot_remove_target(f->s, ".Parent.example");
+	memset(&p, 0, sizeof(p));
+	snapshot_conflicts(f->s, on_conflict, &p);
+	assert_int_equal(p.n, 1);
+	assert_string_equal(p.key, "example.com");
+	assert_true((strcmp(p.a, "Example.com") == 0 &&
+	    strcmp(p.b, "example.com.") == 0) ||
+	    (strcmp(p.a, "example.com.") == 0 &&
+	    strcmp(p.b, "Example.com") == 0));
+	snapshot_free(f->s);
+}
+
+/* --- removal: exactly the raw target */
+
+static void
+test_snapshot_remove_target(void **state)
+{
+	struct fixture fx, *f = &fx;
+	char buf[64];
+
+	(void)state;
+	fixture_init(f);
+	add(f, "Example.com", "may", true);
+	add(f, "example.com.", "encrypt", true);
+	add(f, "example.org", "secure", true);
+	assert_int_equal(snapshot_rows(f->s), 3);
+
+	/* other spellings of the same key remove nothing */
+	snapshot_remove_target(f->s, "example.com");
+	snapshot_remove_target(f->s, "EXAMPLE.COM");
+	snapshot_remove_target(f->s, "Example.com.");
+	snapshot_remove_target(f->s, "no-such.example");
+	snapshot_remove_target(f->s, "");
+	snapshot_remove_target(f->s, "*");
+	assert_int_equal(snapshot_rows(f->s), 3);
+	assert_int_equal(snapshot_waste(f->s), 0);
+
+	snapshot_remove_target(f->s, "example.com.");
+	assert_int_equal(snapshot_rows(f->s), 2);
+	assert_int_equal(lookup(f->s, "example.com", true, buf, sizeof(buf)),
+	    SNAPSHOT_FOUND);
+	assert_string_equal(buf, "may");
+
+	snapshot_remove_target(f->s, "Example.com");
+	assert_int_equal(lookup(f->s, "example.com", true, buf, sizeof(buf)),
+	    SNAPSHOT_NONE);
+
+	/* a row whose target is already canonical */
+	snapshot_remove_target(f->s, "example.org");
+	assert_int_equal(lookup(f->s, "example.org", true, buf, sizeof(buf)),
+	    SNAPSHOT_NONE);
+	assert_int_equal(snapshot_rows(f->s), 0);
+
+	/* removing twice is harmless; adding back works */
+	snapshot_remove_target(f->s, "example.org");
+	add(f, "example.org", "may", true);
+	assert_int_equal(lookup(f->s, "example.org", true, buf, sizeof(buf)),
+	    SNAPSHOT_FOUND);
+	snapshot_free(f->s);
+}
+
+/* --- waste: a removed row's bytes stay counted until the next load */
+
+static const struct {
+	const char *label;
+	const char *target;
+	const char *policy;
+} waste_rows[] = {
+	{"canonical target", "example.org", "may"},
+	{"target spelled differently", "Example.NET.", "encrypt"},
+	{"invalid row", "bad.example", "bogus"},
+};
+
+static void
+test_snapshot_waste_after_remove(void **state)
+{
+	struct fixture fx, *f = &fx;
+	size_t i, before, after, waste = 0;
+
+	(void)state;
+	fixture_init(f);
+	for (i = 0; i < sizeof(waste_rows) / sizeof(waste_rows[0]); i++) {
+		const char *label = waste_rows[i].label;
+		size_t rows;
+
+		before = snapshot_bytes(f->s);
+		add(f, waste_rows[i].target, waste_rows[i].policy, true);
+		after = snapshot_bytes(f->s);
+		assert_true(after > before);
+		rows = snapshot_rows(f->s);
+
+		snapshot_remove_target(f->s, waste_rows[i].target);
+		waste += after - before;
+		case_int_equal(label, snapshot_rows(f->s), rows - 1);
+		case_int_equal(label, snapshot_waste(f->s), waste);
+		/* the arena keeps the bytes: bytes do not go down */
+		case_int_equal(label, snapshot_bytes(f->s), after);
+	}
+	snapshot_free(f->s);
+}
+
+/* --- growth far beyond the hint */
+
+#define MANY 10000
+
+static void
+test_snapshot_grows_beyond_hint(void **state)
+{
+	struct snapshot *s = snapshot_new(0);
+	struct policy_opts opts;
+	struct policy_result res;
+	char name[64];
+	char buf[64];
+	size_t i;
+
+	(void)state;
+	policy_opts_init(&opts);
+	for (i = 0; i < MANY; i++) {
+		snprintf(name, sizeof(name), "Host%zu.Example", i);
+		assert_int_equal(snapshot_add_row(s, &opts, name,
+		    i % 2 ? "encrypt" : "may", NULL, true, &res),
+		    SNAPSHOT_ROW_VALID);
+	}
+	assert_int_equal(snapshot_rows(s), MANY);
+	for (i = 0; i < MANY; i++) {
+		snprintf(name, sizeof(name), "host%zu.example", i);
+		if (lookup(s, name, true, buf, sizeof(buf)) != SNAPSHOT_FOUND)
+			fprintf(stderr, "case \"%s\": not found\n", name);
+		assert_string_equal(buf, i % 2 ? "encrypt" : "may");
+	}
+	assert_int_equal(lookup(s, "host10000.example", true, buf,
+	    sizeof(buf)), SNAPSHOT_NONE);
+	assert_int_equal(snapshot_waste(s), 0);
+	snapshot_free(s);
+}
+
+static void
+test_snapshot_free_null(void **state)
+{
+	struct snapshot *s = snapshot_new(0);
+	char buf[8];
+
+	(void)state;
+	snapshot_free(NULL);
+	/* an empty snapshot answers NONE and frees cleanly */
+	assert_int_equal(snapshot_rows(s), 0);
+	assert_int_equal(lookup(s, "example.com", true, buf, sizeof(buf)),
+	    SNAPSHOT_NONE);
+	snapshot_free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snapshot_add_and_lookup),
+		cmocka_unit_test(test_snapshot_invalid_row_text_names_target),
+		cmocka_unit_test(test_snapshot_bad_target_not_stored),
+		cmocka_unit_test(test_snapshot_parent_walk),
+		cmocka_unit_test(
+		    test_snapshot_parent_row_not_for_domain_itself),
+		cmocka_unit_test(test_snapshot_invalid_stops_walk),
+		cmocka_unit_test(
+		    test_snapshot_invisible_label_is_not_a_parent_row),
+		cmocka_unit_test(test_snapshot_conflict),
+		cmocka_unit_test(test_snapshot_remove_target),
+		cmocka_unit_test(test_snapshot_waste_after_remove),
+		cmocka_unit_test(test_snapshot_grows_beyond_hint),
+		cmocka_unit_test(test_snapshot_free_null),
+	};
+
+	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
+}
