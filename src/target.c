@@ -170,15 +170,17 @@ put_host(struct out *o, const char *s, size_t n, bool *dotted)
 	    IDN2_OK) {
 		/*
 		 * UTS #46 mapping can turn a no-break space into a space, a
-		 * fullwidth '*' into '*', fullwidth digits into an IPv4 address,
-		 * or delete a soft hyphen and leave an empty label: such a name
-		 * can never be what Postfix delivers to.
+		 * fullwidth '*' or ':' into ASCII, fullwidth digits into an IPv4
+		 * address, or delete a soft hyphen or zero-width space and leave
+		 * an empty label or an IPv6 address.  Anything but an A-label
+		 * host name can never be what Postfix delivers to.
 		 */
 		size_t an = strlen(ace);
 
 		if (an == 0 || ace[0] == '.' || ace[an - 1] == '.' ||
-		    strstr(ace, "..") != NULL || strspn(ace, "0123456789.") == an ||
-		    !acceptable_bytes((const unsigned char *)ace, an))
+		    strstr(ace, "..") != NULL ||
+		    strspn(ace, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != an ||
+		    strspn(ace, "0123456789.") == an)
 			o->never = true;
 		else
 			put(o, ace, an);
