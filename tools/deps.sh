@@ -11,10 +11,10 @@ set -eu
 build="gcc make pkg-config libevent-dev libpq-dev libidn2-dev"
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build libcmocka-dev postgresql postfix" ;;
+check) want="$build libcmocka-dev postgresql postfix openssl" ;;
 demo) want="$build postgresql postfix" ;;
 fuzz) want="$build libcmocka-dev clang" ;;
-asan) want="$build libcmocka-dev postgresql postfix" ;;
+asan) want="$build libcmocka-dev postgresql postfix openssl" ;;
 all) want="$build libcmocka-dev postgresql postfix clang valgrind" ;;
 *) echo "deps.sh: unknown profile $1" >&2; exit 2 ;;
 esac
