@@ -16,16 +16,6 @@
 #include "config.h"
 #include "log.h"
 
-#define case_int_equal(label, got, want)                                      \
-	do {                                                                  \
-		long long got_ = (long long)(got);                            \
-		long long want_ = (long long)(want);                          \
-		if (got_ != want_)                                            \
-			fprintf(stderr, "case \"%s\": %s is %lld, "          \
-			    "want %lld\n", (label), #got, got_, want_);       \
-		assert_int_equal(got_, want_);                                \
-	} while (0)
-
 /* err must mention what */
 #define case_err_names(label, err, what)                                      \
 	do {                                                                  \

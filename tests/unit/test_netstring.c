@@ -12,30 +12,6 @@
 
 #include "netstring.h"
 
-/* A string literal and its length, NUL bytes included. */
-#define S(s) s, sizeof(s) - 1
-
-/* Name the failing row before cmocka reports the assertion. */
-#define case_int_equal(label, got, want)                                      \
-	do {                                                                  \
-		long long got_ = (long long)(got);                            \
-		long long want_ = (long long)(want);                          \
-		if (got_ != want_)                                            \
-			fprintf(stderr, "case \"%s\": %s is %lld, "          \
-			    "want %lld\n", (label), #got, got_, want_);       \
-		assert_int_equal(got_, want_);                                \
-	} while (0)
-
-#define case_mem_equal(label, got, gotlen, want, wantlen)                     \
-	do {                                                                  \
-		case_int_equal((label), (gotlen), (wantlen));                 \
-		if (memcmp((got), (want), (wantlen)) != 0)                    \
-			fprintf(stderr, "case \"%s\": got \"%.*s\", want "    \
-			    "\"%.*s\"\n", (label), (int)(gotlen), (got),      \
-			    (int)(wantlen), (want));                          \
-		assert_memory_equal((got), (want), (wantlen));                \
-	} while (0)
-
 static const char *
 status_name(enum netstring_status st)
 {

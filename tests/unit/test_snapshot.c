@@ -15,16 +15,6 @@
 #include "snapshot.h"
 #include "target.h"
 
-#define case_int_equal(label, got, want)                                      \
-	do {                                                                  \
-		long long got_ = (long long)(got);                            \
-		long long want_ = (long long)(want);                          \
-		if (got_ != want_)                                            \
-			fprintf(stderr, "case \"%s\": %s is %lld, "          \
-			    "want %lld\n", (label), #got, got_, want_);       \
-		assert_int_equal(got_, want_);                                \
-	} while (0)
-
 static const char *
 result_name(enum snapshot_result r)
 {

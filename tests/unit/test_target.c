@@ -11,18 +11,6 @@
 
 #include "target.h"
 
-#define S(s) s, sizeof(s) - 1
-
-#define case_int_equal(label, got, want)                                      \
-	do {                                                                  \
-		long long got_ = (long long)(got);                            \
-		long long want_ = (long long)(want);                          \
-		if (got_ != want_)                                            \
-			fprintf(stderr, "case \"%s\": %s is %lld, "          \
-			    "want %lld\n", (label), #got, got_, want_);       \
-		assert_int_equal(got_, want_);                                \
-	} while (0)
-
 #define case_string_equal(label, got, want)                                   \
 	do {                                                                  \
 		if (strcmp((got), (want)) != 0)                               \
