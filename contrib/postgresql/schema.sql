@@ -23,13 +23,45 @@ CREATE TABLE IF NOT EXISTS tls_policy (
         CHECK (length(target) BETWEEN 1 AND 1000)
 );
 
-CREATE UNIQUE INDEX IF NOT EXISTS tls_policy_target_key
-    ON tls_policy (lower(target));
+-- Unique on lower(target).  An older table may hold rows that differ only
+-- in case: then the index is left out with a warning instead of failing
+-- the upgrade (and the daemon answers TEMP for those keys; --check names
+-- them).  Run this file again once they are merged.
+DO $$
+BEGIN
+    IF to_regclass('tls_policy_target_key') IS NULL THEN
+        IF EXISTS (SELECT 1 FROM tls_policy
+                   GROUP BY lower(target) HAVING count(*) > 1) THEN
+            RAISE WARNING 'tls_policy has targets that differ only in case; '
+                'not creating the unique index tls_policy_target_key '
+                '(see tlspolicyd --check)';
+        ELSE
+            CREATE UNIQUE INDEX tls_policy_target_key
+                ON tls_policy (lower(target));
+        END IF;
+    END IF;
+END
+$$;
+
+-- Tables created by an older version of this file get the length check
+-- too, NOT VALID so existing rows never fail the upgrade.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                   WHERE conname = 'tls_policy_target_length'
+                     AND conrelid = 'tls_policy'::regclass) THEN
+        ALTER TABLE tls_policy ADD CONSTRAINT tls_policy_target_length
+            CHECK (length(target) BETWEEN 1 AND 1000) NOT VALID;
+    END IF;
+END
+$$;
 
 -- The level must be one of Postfix's eight (case-insensitive), so a typo
 -- fails at INSERT time with a clear error.  Added NOT VALID, so upgrading a
 -- table that already holds bad rows never fails; tlspolicyd --check names
--- those.  The full attribute grammar is checked by the daemon.
+-- those.  An UPDATE of such a row must fix its level (or DELETE it): the
+-- check applies to every new row version.  The full attribute grammar is
+-- checked by the daemon.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_constraint
@@ -55,14 +87,65 @@ CREATE TABLE IF NOT EXISTS tlspolicyd_state (
 INSERT INTO tlspolicyd_state (id, generation) VALUES (true, 0)
     ON CONFLICT (id) DO NOTHING;
 
--- Statement-level trigger with transition tables: one generation bump and
--- one NOTIFY per distinct target touched, whatever the number of rows.
--- Payload "<generation> <target>"; a bare "<generation>" asks for a full
--- resync (TRUNCATE, or more targets than are worth naming one by one).
+-- Writers of the policy table need not be granted anything on
+-- tlspolicyd_state: two SECURITY DEFINER functions, without arguments and
+-- with a pinned search_path and a schema-qualified table, lock and bump the
+-- generation for them.  They run no code of the caller's; the worst a
+-- caller can do is force a reload.  Built with format() so the schema this
+-- file is applied in is written into their bodies.
+DO $do$
+BEGIN
+    EXECUTE format($f$
+        CREATE OR REPLACE FUNCTION %1$I.tlspolicyd_lock() RETURNS void
+            LANGUAGE plpgsql SECURITY DEFINER
+            SET search_path = pg_catalog, pg_temp
+        AS $b$
+        BEGIN
+            PERFORM 1 FROM %1$I.tlspolicyd_state FOR UPDATE;
+        END
+        $b$$f$, current_schema());
+    EXECUTE format($f$
+        CREATE OR REPLACE FUNCTION %1$I.tlspolicyd_bump() RETURNS bigint
+            LANGUAGE plpgsql SECURITY DEFINER
+            SET search_path = pg_catalog, pg_temp
+        AS $b$
+        DECLARE
+            gen bigint;
+        BEGIN
+            UPDATE %1$I.tlspolicyd_state SET generation = generation + 1
+                RETURNING generation INTO gen;
+            IF NOT FOUND THEN
+                INSERT INTO %1$I.tlspolicyd_state (id, generation)
+                    VALUES (true, 1) RETURNING generation INTO gen;
+            END IF;
+            RETURN gen;
+        END
+        $b$$f$, current_schema());
+END
+$do$;
+
+-- BEFORE each modifying statement: take the generation row first.  Taking
+-- it only in the AFTER trigger, behind the rows the statement locked, made
+-- two concurrent writers deadlock.  Writers are serialised on it until
+-- commit, which is also what keeps generations in commit order.
+CREATE OR REPLACE FUNCTION tlspolicyd_before() RETURNS trigger
+    LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+BEGIN
+    PERFORM tlspolicyd_lock();
+    RETURN NULL;
+END
+$$;
+
+-- AFTER each modifying statement, with transition tables: one generation
+-- bump and one NOTIFY per distinct target touched, whatever the number of
+-- rows.  Payload "<generation> <target>"; a bare "<generation>" asks for a
+-- full reload (TRUNCATE, or more targets than are worth naming one by one).
 -- TG_ARGV[0] names the target column, so the same function serves tables
--- with other names (see tlspolicyd_attach below).
+-- with other names (see tlspolicyd_attach below).  SECURITY INVOKER: the
+-- cast of the target column runs with the writer's rights.
 CREATE OR REPLACE FUNCTION tlspolicyd_notify() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+    LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
 DECLARE
     col     text := coalesce(TG_ARGV[0], 'target');
@@ -87,13 +170,7 @@ BEGIN
         END IF;
     END IF;
 
-    UPDATE tlspolicyd_state SET generation = generation + 1
-        RETURNING generation INTO gen;
-    IF NOT FOUND THEN
-        INSERT INTO tlspolicyd_state (id, generation) VALUES (true, 1)
-            RETURNING generation INTO gen;
-    END IF;
-
+    gen := tlspolicyd_bump();
     IF TG_OP = 'TRUNCATE' OR cardinality(targets) > 1000 THEN
         PERFORM pg_notify('tlspolicyd', gen::text);
         RETURN NULL;
@@ -119,10 +196,15 @@ CREATE OR REPLACE FUNCTION tlspolicyd_attach(tbl regclass,
     RETURNS void LANGUAGE plpgsql
 AS $$
 BEGIN
+    EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_before ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_insert ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_update ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_delete ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_truncate ON %s', tbl);
+    EXECUTE format('CREATE TRIGGER tlspolicyd_before '
+                   'BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tlspolicyd_before()',
+                   tbl);
     EXECUTE format('CREATE TRIGGER tlspolicyd_insert AFTER INSERT ON %s '
                    'REFERENCING NEW TABLE AS tlspolicyd_new '
                    'FOR EACH STATEMENT EXECUTE FUNCTION tlspolicyd_notify(%L)',
