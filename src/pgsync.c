@@ -37,6 +37,7 @@
  * Limits: PGSYNC_SLICE_USEC, PGSYNC_MAX_PENDING_TARGETS, statement_timeout,
  * reconnect_max.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -97,7 +98,14 @@ struct pgsync {
 	int64_t applied_gen;		/* generation the snapshot reflects */
 	int64_t load_gen;
 	int64_t suspect_gen;		/* gap seen by the last poll, or -1 */
-	bool resync_due;
+	/*
+	 * A full load is due when asked for (start, reconnect, SIGHUP, lost
+	 * notifications, too many targets, waste) or when a "<gen>"
+	 * notification is newer than the data.  A load clears only the
+	 * requests made before it started.
+	 */
+	bool resync_requested;
+	int64_t resync_gen;
 	bool poll_due;
 
 	struct pending *pend;		/* targets named by notifications */
@@ -115,6 +123,8 @@ struct pgsync {
 	char *sql_begin_nostate;
 	char *sql_rows;
 	char *sql_refresh;
+	char *sql_poll_state;
+	char *sql_poll_nostate;
 };
 
 static void kick(struct pgsync *ps);
@@ -183,18 +193,36 @@ build_sql(struct pgsync *ps)
 	ps->sql_setup = xasprintf(
 	    "SET statement_timeout = %lu; "
 	    "SET application_name = 'tlspolicyd'; "
+	    "SET client_encoding = 'UTF8'; "
 	    "SELECT pg_is_in_recovery(), "
 	    "to_regclass('tlspolicyd_state') IS NOT NULL AND EXISTS "
 	    "(SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('%s') "
 	    "AND tgname = 'tlspolicyd_update'), to_regclass('%s') IS NOT NULL",
 	    c->statement_timeout, tbl, tbl);
+	/*
+	 * LOCK before the first snapshot-taking statement: TRUNCATE is not
+	 * MVCC-safe, and a load that waited for one would otherwise read the
+	 * new, empty table with the old snapshot and generation.
+	 */
 	ps->sql_begin_state = xasprintf(
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+	    "LOCK TABLE %s IN ACCESS SHARE MODE; "
 	    "SELECT (SELECT generation FROM tlspolicyd_state), "
-	    "(SELECT count(*) FROM %s)", tbl);
+	    "(SELECT count(*) FROM %s)", tbl, tbl);
 	ps->sql_begin_nostate = xasprintf(
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-	    "SELECT -1, (SELECT count(*) FROM %s)", tbl);
+	    "LOCK TABLE %s IN ACCESS SHARE MODE; "
+	    "SELECT NULL, (SELECT count(*) FROM %s)", tbl, tbl);
+	/* the generation, and whether the triggers are (still) there */
+	ps->sql_poll_state = xasprintf(
+	    "SELECT (SELECT generation FROM tlspolicyd_state), "
+	    "to_regclass('tlspolicyd_state') IS NOT NULL AND EXISTS "
+	    "(SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('%s') "
+	    "AND tgname = 'tlspolicyd_update')", tbl);
+	ps->sql_poll_nostate = xasprintf(
+	    "SELECT NULL, to_regclass('tlspolicyd_state') IS NOT NULL AND "
+	    "EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = "
+	    "to_regclass('%s') AND tgname = 'tlspolicyd_update')", tbl);
 	ps->sql_rows = xasprintf(
 	    "SELECT %s::text, %s::text, %s::text, %s::text FROM %s",
 	    tgt, pol, par, act, tbl);
@@ -239,6 +267,20 @@ clear_pending(struct pending **v, size_t *n)
 		xfree((*v)[--*n].target);
 }
 
+static bool
+resync_due(const struct pgsync *ps)
+{
+	return ps->resync_requested || ps->resync_gen > ps->applied_gen;
+}
+
+/* The snapshot matches the database as of now. */
+static void
+mark_current(struct pgsync *ps)
+{
+	ps->d->current_at = time(NULL);
+	ps->d->current_mono = now_sec();
+}
+
 static void
 fail(struct pgsync *ps, const char *what, const char *pgmsg)
 {
@@ -269,7 +311,7 @@ fail(struct pgsync *ps, const char *what, const char *pgmsg)
 	ps->listening = false;
 	clear_pending(&ps->pend, &ps->npend);
 	clear_pending(&ps->flight, &ps->nflight);
-	ps->resync_due = true;
+	ps->resync_requested = true;
 	d->in_sync = false;
 
 	if (ps->hooks.oneshot) {
@@ -429,7 +471,14 @@ apply_refresh(struct pgsync *ps, const PGresult *res)
 	    "%" PRId64, ps->nflight, n, gen);
 	clear_pending(&ps->flight, &ps->nflight);
 	ps->applied_gen = gen;
-	d->current_at = time(NULL);
+	mark_current(ps);
+	/* removed rows stay in the arena until a full load compacts it */
+	if (snapshot_waste(d->snap) > (size_t)1 << 20 &&
+	    snapshot_waste(d->snap) > snapshot_bytes(d->snap) / 2) {
+		log_info("pgsync: %zu KiB of replaced rows: full reload to "
+		    "compact", snapshot_waste(d->snap) / 1024);
+		ps->resync_requested = true;
+	}
 }
 
 static void
@@ -445,9 +494,8 @@ swap_in(struct pgsync *ps)
 	snapshot_free(old);
 	ps->applied_gen = ps->load_gen;
 	ps->suspect_gen = -1;
-	ps->resync_due = false;
 	d->in_sync = true;
-	d->current_at = time(NULL);
+	mark_current(ps);
 	d->why[0] = '\0';
 	ps->backoff = BACKOFF_MIN_MS;
 	if (ps->down_logged)
@@ -481,9 +529,58 @@ start_load(struct pgsync *ps)
 	ps->load_started = now_sec();
 	ps->rows_total = ps->rows_invalid = ps->rows_bad = 0;
 	ps->longest_turn = 0;
-	ps->resync_due = false;
+	ps->resync_requested = false;
 	send_query(ps, STEP_BEGIN, ps->has_state ? ps->sql_begin_state :
 	    ps->sql_begin_nostate);
+}
+
+/* A non-negative decimal generation or count; -1 if it is not one. */
+static int64_t
+parse_gen(const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || (*end != '\0' && *end != ' ') || v < 0)
+		return -1;
+	return v;
+}
+
+/*
+ * The poll's answer.  A gap is not trusted at once: its notification may
+ * still be on the wire.  If it is still there at the next poll, or no
+ * notification can ever come (a standby cannot LISTEN), notifications
+ * were lost and a full load runs.  Triggers attached or dropped since the
+ * connection started switch the mode.
+ */
+static void
+poll_result(struct pgsync *ps, int64_t g, bool has_state)
+{
+	if (has_state != ps->has_state) {
+		log_warning("pgsync: tlspolicyd triggers on %s %s: full "
+		    "reload", ps->cfg->table, has_state ? "appeared" :
+		    "disappeared");
+		ps->has_state = has_state;
+		ps->resync_requested = true;
+		return;
+	}
+	if (!has_state)
+		return;		/* the poll tick reloads the table */
+	if (g == ps->applied_gen) {
+		ps->suspect_gen = -1;
+		mark_current(ps);
+	} else if (g < ps->applied_gen || !ps->listening ||
+	    (ps->suspect_gen >= 0 && ps->applied_gen < ps->suspect_gen)) {
+		log_info("pgsync: generation %" PRId64 " but %" PRId64
+		    " applied: notifications lost, full reload", g,
+		    ps->applied_gen);
+		ps->resync_requested = true;
+		ps->suspect_gen = -1;
+	} else {
+		ps->suspect_gen = g;
+	}
 }
 
 /* One result of the running step; false if the session failed. */
@@ -514,10 +611,10 @@ handle_result(struct pgsync *ps, PGresult *res)
 		break;
 	case STEP_BEGIN:
 		if (st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-			long long count = atoll(PQgetvalue(res, 0, 1));
+			long long count = parse_gen(PQgetvalue(res, 0, 1));
 
-			ps->load_gen = PQgetisnull(res, 0, 0) ? 0 :
-			    atoll(PQgetvalue(res, 0, 0));
+			ps->load_gen = PQgetisnull(res, 0, 0) ? -1 :
+			    parse_gen(PQgetvalue(res, 0, 0));
 			snapshot_free(ps->building);
 			ps->building = snapshot_new(count > 0 ?
 			    (size_t)count : 0);
@@ -527,6 +624,10 @@ handle_result(struct pgsync *ps, PGresult *res)
 		if (st == PGRES_SINGLE_TUPLE) {
 			ps->rows_total++;
 			add_row(ps, ps->building, res, 0);
+		} else if (st == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+			/* single-row mode was refused: never swap in a partial load */
+			fail(ps, "the full load came back in one piece", NULL);
+			return false;
 		}
 		break;
 	case STEP_REFRESH:
@@ -534,24 +635,10 @@ handle_result(struct pgsync *ps, PGresult *res)
 			apply_refresh(ps, res);
 		break;
 	case STEP_POLL:
-		if (st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-			int64_t g = atoll(PQgetvalue(res, 0, 0));
-
-			if (g == ps->applied_gen) {
-				ps->suspect_gen = -1;
-				ps->d->current_at = time(NULL);
-			} else if (g < ps->applied_gen || !ps->listening ||
-			    (ps->suspect_gen >= 0 &&
-			    ps->applied_gen < ps->suspect_gen)) {
-				log_info("pgsync: generation %" PRId64 " but "
-				    "%" PRId64 " applied: notifications lost, "
-				    "full resync", g, ps->applied_gen);
-				ps->resync_due = true;
-				ps->suspect_gen = -1;
-			} else {
-				ps->suspect_gen = g;
-			}
-		}
+		if (st == PGRES_TUPLES_OK && PQntuples(res) == 1)
+			poll_result(ps, PQgetisnull(res, 0, 0) ? -1 :
+			    parse_gen(PQgetvalue(res, 0, 0)),
+			    strcmp(PQgetvalue(res, 0, 1), "t") == 0);
 		break;
 	default:
 		break;
@@ -583,9 +670,8 @@ step_done(struct pgsync *ps)
 		start_load(ps);
 		return;
 	case STEP_BEGIN:
-		if (!send_query(ps, STEP_ROWS, ps->sql_rows))
-			return;
-		if (!PQsetSingleRowMode(ps->pg))
+		if (send_query(ps, STEP_ROWS, ps->sql_rows) &&
+		    !PQsetSingleRowMode(ps->pg))
 			log_warning("pgsync: single-row mode refused");
 		return;
 	case STEP_ROWS:
@@ -600,6 +686,11 @@ step_done(struct pgsync *ps)
 	kick(ps);
 }
 
+/*
+ * Payload "<gen> <target>": refresh that target; "<gen>": reload it all.
+ * Targets are queued even while a load runs: the load may not have seen
+ * their change, and only its generation tells.
+ */
 static void
 drain_notifies(struct pgsync *ps)
 {
@@ -607,17 +698,22 @@ drain_notifies(struct pgsync *ps)
 
 	while ((n = PQnotifies(ps->pg)) != NULL) {
 		char *sp = strchr(n->extra, ' ');
-		int64_t gen = atoll(n->extra);
+		int64_t gen = parse_gen(n->extra);
 
-		if (sp == NULL) {
-			if (gen > ps->applied_gen || gen <= 0)
-				ps->resync_due = true;
+		if (gen < 0) {
+			log_debug("pgsync: ignoring notification \"%.40s\"",
+			    n->extra);
+		} else if (sp == NULL) {
+			if (gen > ps->resync_gen)
+				ps->resync_gen = gen;
 		} else if (ps->npend >= PGSYNC_MAX_PENDING_TARGETS) {
 			clear_pending(&ps->pend, &ps->npend);
-			ps->resync_due = true;
-		} else if (!ps->resync_due) {
-			ps->pend = xreallocarray(ps->pend, ps->npend + 1,
-			    sizeof(*ps->pend));
+			ps->resync_requested = true;
+		} else if (!ps->resync_requested) {
+			if ((ps->npend & (ps->npend - 1)) == 0)
+				ps->pend = xreallocarray(ps->pend,
+				    ps->npend ? 2 * ps->npend : 8,
+				    sizeof(*ps->pend));
 			ps->pend[ps->npend].target = xstrdup(sp + 1);
 			ps->pend[ps->npend].gen = gen;
 			ps->npend++;
@@ -671,12 +767,26 @@ process(struct pgsync *ps)
 		ps->longest_turn = cpu_sec() - cpu;
 }
 
+/*
+ * After results were taken: notifications that followed them are parsed
+ * by libpq inside PQgetResult() and would wait for the next packet.
+ */
+static void
+settle(struct pgsync *ps)
+{
+	if (ps->pg == NULL)
+		return;
+	drain_notifies(ps);
+	kick(ps);
+}
+
 static void
 on_slice(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	process(arg);
+	settle(arg);
 }
 
 static void
@@ -684,18 +794,17 @@ kick(struct pgsync *ps)
 {
 	if (ps->pg == NULL || ps->connecting || ps->step != STEP_NONE)
 		return;
-	if (ps->resync_due) {
+	if (resync_due(ps)) {
 		clear_pending(&ps->pend, &ps->npend);
 		start_load(ps);
 	} else if (ps->npend > 0) {
 		start_refresh(ps);
 	} else if (ps->poll_due) {
 		ps->poll_due = false;
-		if (ps->has_state)
-			send_query(ps, STEP_POLL,
-			    "SELECT generation FROM tlspolicyd_state");
-		else
-			start_load(ps);
+		if (!ps->has_state)
+			ps->resync_requested = true;	/* no generation to ask */
+		send_query(ps, STEP_POLL, ps->has_state ? ps->sql_poll_state :
+		    ps->sql_poll_nostate);
 	}
 }
 
@@ -760,8 +869,7 @@ on_io(evutil_socket_t fd, short what, void *arg)
 	 */
 	drain_notifies(ps);
 	process(ps);
-	if (ps->pg != NULL)
-		kick(ps);
+	settle(ps);
 }
 
 /* Server notices go through our log, never raw to stderr. */
@@ -840,7 +948,8 @@ pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 	ps->popts.fingerprint_len = d->cfg->fingerprint_len;
 	ps->applied_gen = -1;
 	ps->suspect_gen = -1;
-	ps->resync_due = true;
+	ps->resync_gen = -1;
+	ps->resync_requested = true;
 	ps->backoff = BACKOFF_MIN_MS;
 	build_sql(ps);
 
@@ -851,8 +960,7 @@ pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 	ps->ev_poll = event_new(d->base, -1, EV_PERSIST, on_poll, ps);
 	tv.tv_sec = (time_t)(d->cfg->poll_interval / 1000);
 	tv.tv_usec = (suseconds_t)(d->cfg->poll_interval % 1000) * 1000;
-	if (!ps->hooks.oneshot)
-		event_add(ps->ev_poll, &tv);
+	event_add(ps->ev_poll, &tv);	/* also the stuck-query watchdog */
 	snprintf(d->why, sizeof(d->why), "connecting to the database");
 	connect_start(ps);
 	return ps;
@@ -861,7 +969,7 @@ pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 void
 pgsync_resync(struct pgsync *ps)
 {
-	ps->resync_due = true;
+	ps->resync_requested = true;
 	kick(ps);
 }
 
@@ -870,6 +978,11 @@ pgsync_free(struct pgsync *ps)
 {
 	if (ps == NULL)
 		return;
+	event_free(ps->ev_io);
+	event_free(ps->ev_write);
+	event_free(ps->ev_slice);
+	event_free(ps->ev_reconnect);
+	event_free(ps->ev_poll);
 	if (ps->pg != NULL)
 		PQfinish(ps->pg);
 	snapshot_free(ps->building);
@@ -877,15 +990,12 @@ pgsync_free(struct pgsync *ps)
 	clear_pending(&ps->flight, &ps->nflight);
 	xfree(ps->pend);
 	xfree(ps->flight);
-	event_free(ps->ev_io);
-	event_free(ps->ev_write);
-	event_free(ps->ev_slice);
-	event_free(ps->ev_reconnect);
-	event_free(ps->ev_poll);
 	xfree(ps->sql_setup);
 	xfree(ps->sql_begin_state);
 	xfree(ps->sql_begin_nostate);
 	xfree(ps->sql_rows);
 	xfree(ps->sql_refresh);
+	xfree(ps->sql_poll_state);
+	xfree(ps->sql_poll_nostate);
 	xfree(ps);
 }
