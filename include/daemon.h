@@ -34,7 +34,12 @@ struct daemon {
 
 	/* current data: NULL until the first successful load */
 	struct snapshot *snap;
-	/* wall clock when snap was last known to match the database */
+	/*
+	 * When snap was last known to match the database: monotonic seconds
+	 * for max_stale (an NTP step must not stretch it), wall clock for the
+	 * message.
+	 */
+	double current_mono;
 	time_t current_at;
 	/* in sync with the database right now (connected, no resync due) */
 	bool in_sync;
@@ -42,6 +47,7 @@ struct daemon {
 	char why[DAEMON_WHY_SIZE];
 
 	size_t nconns;
+	size_t max_conns;	/* max_connections, within RLIMIT_NOFILE */
 	struct daemon_stats stats;
 };
 

@@ -173,6 +173,26 @@ valid_ident(const char *s)
 	    s[0] == '_');
 }
 
+/*
+ * inet:HOST:PORT (HOST may be empty, [v6] or a name; PORT numeric) or
+ * unix:PATH.  Checked here so a typo is a configuration error (exit 2),
+ * not a failure to bind.
+ */
+static bool
+valid_endpoint(const char *v)
+{
+	const char *port;
+
+	if (strncmp(v, "unix:", 5) == 0)
+		return v[5] != '\0' && strlen(v + 5) < 108;
+	if (strncmp(v, "inet:", 5) != 0 ||
+	    (port = strrchr(v + 5, ':')) == NULL)
+		return false;
+	port++;
+	return port[0] != '\0' && strspn(port, "0123456789") ==
+	    strlen(port) && strlen(port) <= 5 && atoi(port) <= 65535;
+}
+
 static int
 set_value(struct config *cfg, const struct key *k, const char *v,
     bool append, char *err, size_t errsz)
@@ -197,8 +217,7 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 			    SOCKMAP_MAX_NAME);
 			return -1;
 		}
-		if (k->offset == OFF(listen) && strncmp(v, "inet:", 5) != 0 &&
-		    strncmp(v, "unix:", 5) != 0) {
+		if (k->offset == OFF(listen) && !valid_endpoint(v)) {
 			snprintf(err, errsz, "%s: \"%s\" is not inet:HOST:PORT "
 			    "or unix:PATH", k->name, v);
 			return -1;

@@ -82,7 +82,7 @@ conn_answer(struct daemon *d, const char *payload, size_t len, char *out,
 	struct target key;
 	const char *text;
 	size_t tlen;
-	time_t now;
+	struct timespec now;
 
 	sockmap_parse_request(payload, len, &req);
 	if (sockmap_find_map(cfg->map, cfg->nmap, req.name, req.namelen) < 0)
@@ -98,8 +98,9 @@ conn_answer(struct daemon *d, const char *payload, size_t len, char *out,
 		return reply(out, status, SOCKMAP_TEMP,
 		    "no policy data loaded yet%s%s", d->why[0] ? ": " : "",
 		    d->why);
-	if (!d->in_sync && (now = time(NULL)) - d->current_at >
-	    (time_t)(cfg->max_stale / 1000)) {
+	if (!d->in_sync && clock_gettime(CLOCK_MONOTONIC, &now) == 0 &&
+	    (double)now.tv_sec + (double)now.tv_nsec / 1e9 - d->current_mono >
+	    (double)cfg->max_stale / 1000) {
 		struct tm tm;
 		char when[32];
 

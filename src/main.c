@@ -93,18 +93,37 @@ sd_notify_ready(void)
 	close(fd);
 }
 
-/* Hundreds of idle Postfix connections are normal: allow what we may. */
-static void
-raise_nofile(void)
+/*
+ * Hundreds of idle Postfix connections are normal: allow what we may, and
+ * keep a reserve of descriptors for the listeners and the database, so a
+ * full house never costs the reconnect.
+ */
+#define FD_RESERVE 64
+
+static size_t
+connection_cap(unsigned long wanted)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return wanted;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			log_warning("main: cannot raise RLIMIT_NOFILE: %s",
 			    strerror(errno));
+		getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < wanted + FD_RESERVE) {
+		size_t cap = rl.rlim_cur > 2 * FD_RESERVE ?
+		    (size_t)rl.rlim_cur - FD_RESERVE : (size_t)rl.rlim_cur / 2;
+
+		log_warning("main: RLIMIT_NOFILE is %llu: serving at most %zu "
+		    "connections, not max_connections %lu",
+		    (unsigned long long)rl.rlim_cur, cap, wanted);
+		return cap;
+	}
+	return wanted;
 }
 
 static void
@@ -337,7 +356,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 
-	raise_nofile();
+	d.max_conns = connection_cap(cfg.max_connections);
 	if ((srv = server_open(&d, err, sizeof(err))) == NULL)
 		log_fatal(1, "main: %s", err);
 	ps = pgsync_new(&d, NULL);

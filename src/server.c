@@ -13,6 +13,7 @@
  * Limits: CONFIG_MAX_LISTEN, max_connections, SERVER_ACCEPT_BACKOFF_MS.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,11 +56,11 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)lev;
 	(void)sa;
 	(void)salen;
-	if (d->nconns >= d->cfg->max_connections) {
+	if (d->nconns >= d->max_conns) {
 		d->stats.conns_refused++;
 		if (d->stats.conns_refused % 1000 == 1)
-			log_warning("server: max_connections (%lu) reached, "
-			    "refusing connections", d->cfg->max_connections);
+			log_warning("server: %zu connections, the limit: "
+			    "refusing more", d->max_conns);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -153,12 +154,27 @@ bind_unix(struct daemon *d, struct listener *l, const char *path, char *err,
 		snprintf(err, errsz, "listen: unix:%s: bad socket path", path);
 		return NULL;
 	}
-	/* A stale socket from an earlier run; never remove anything else. */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	strcpy(sun.sun_path, path);
+	/*
+	 * A stale socket from an earlier run is removed; a live one belongs
+	 * to a running instance and is left alone; nothing else is removed.
+	 */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool live = fd >= 0 && connect(fd, (struct sockaddr *)&sun,
+		    (socklen_t)sizeof(sun)) == 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (live) {
+			snprintf(err, errsz, "listen: unix:%s: another process "
+			    "is listening on it", path);
+			return NULL;
+		}
+		unlink(path);
+	}
 	lev = evconnlistener_new_bind(d->base, on_accept, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1024,
 	    (struct sockaddr *)&sun, (int)sizeof(sun));

@@ -218,6 +218,22 @@ insert(struct snapshot *s, const struct target *key, const char *raw,
 	s->rows++;
 }
 
+/* Whitespace around a target: a typo, never part of a destination. */
+static size_t
+trim_span(const char *s, size_t len, size_t *start)
+{
+	size_t a = 0;
+
+	while (a < len && (s[a] == ' ' || s[a] == '\t' || s[a] == '\r' ||
+	    s[a] == '\n'))
+		a++;
+	while (len > a && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+	    s[len - 1] == '\r' || s[len - 1] == '\n'))
+		len--;
+	*start = a;
+	return len - a;
+}
+
 enum snapshot_row
 snapshot_add_row(struct snapshot *s, const struct policy_opts *opts,
     const char *target, const char *policy, const char *params, bool active,
@@ -227,26 +243,36 @@ snapshot_add_row(struct snapshot *s, const struct policy_opts *opts,
 	enum snapshot_row outcome;
 	char why[POLICY_MAX_PROBLEM + TARGET_MAX_LEN + 32];
 	size_t tlen = strlen(target);
+	size_t start, n = trim_span(target, tlen, &start);
 
 	if (policy_parse(opts, policy, params, res) == POLICY_OK)
 		outcome = res->warned ? SNAPSHOT_ROW_WARNED : SNAPSHOT_ROW_VALID;
 	else
 		outcome = SNAPSHOT_ROW_INVALID;
 
-	if (target_canon(target, tlen, &key) != TARGET_OK) {
+	if (target_canon(target + start, n, &key) != TARGET_OK) {
 		snprintf(res->problem, sizeof(res->problem),
 		    "target can never match a lookup key (empty, over %d bytes, "
 		    "'*', whitespace or not UTF-8)", TARGET_MAX_LEN);
 		return SNAPSHOT_ROW_BAD_TARGET;
 	}
+	/*
+	 * "example.com " is meant for example.com: skipping the row would
+	 * silently drop a strict override, so its key answers TEMP instead.
+	 */
+	if (n != tlen) {
+		snprintf(res->problem, sizeof(res->problem), "target has "
+		    "whitespace around it; its key answers TEMP until fixed");
+		outcome = SNAPSHOT_ROW_INVALID;
+	}
 	if (!active)
 		return outcome;
 	if (outcome == SNAPSHOT_ROW_INVALID) {
-		int n = snprintf(why, sizeof(why), "invalid policy for %s: %s",
+		int m = snprintf(why, sizeof(why), "invalid policy for %s: %s",
 		    target, res->problem);
 
-		insert(s, &key, target, why, (size_t)n < sizeof(why) ?
-		    (size_t)n : sizeof(why) - 1, ROW_INVALID);
+		insert(s, &key, target, why, (size_t)m < sizeof(why) ?
+		    (size_t)m : sizeof(why) - 1, ROW_INVALID);
 	} else {
 		insert(s, &key, target, res->text, strlen(res->text),
 		    ROW_VALID);
@@ -257,11 +283,12 @@ snapshot_add_row(struct snapshot *s, const struct policy_opts *opts,
 void
 snapshot_remove_target(struct snapshot *s, const char *raw_target)
 {
+	size_t start, n = trim_span(raw_target, strlen(raw_target), &start);
 	struct target key;
 	struct row **pp;
 	uint32_t h;
 
-	if (target_canon(raw_target, strlen(raw_target), &key) != TARGET_OK)
+	if (target_canon(raw_target + start, n, &key) != TARGET_OK)
 		return;
 	h = hash_key(key.canon, key.len);
 	pp = &s->buckets[h & s->mask];

@@ -927,6 +927,132 @@ else
 	fail "PostgreSQL stopped"
 fi
 
+# ------------------------------------------------------------ scenario 19
+# Found in review: the schema's rights and locking, reloads racing
+# concurrent writers, and typos that must not downgrade a policy.
+SCEN="19 writers and races"
+
+# A writer needs rights on the policy table only, never on tlspolicyd_state.
+sql "CREATE ROLE it_writer LOGIN;
+	GRANT SELECT, INSERT, UPDATE, DELETE ON tls_policy TO it_writer"
+if psql -X -q -U it_writer -v ON_ERROR_STOP=1 -c "INSERT INTO tls_policy
+	(target, policy) VALUES ('writer.example', 'encrypt')" >/dev/null 2>&1; then
+	SQL_DONE_US=$(now_us)
+	DESC="INSERT by a role without rights on tlspolicyd_state: writer.example -> OK encrypt" \
+		within_1s expect_ok writer.example encrypt
+else
+	fail "INSERT by a role without rights on tlspolicyd_state"
+fi
+
+# The trigger function runs with the writer's rights: a role that can make
+# its own table and cast cannot borrow the schema owner's.
+sql "CREATE ROLE it_mallory LOGIN; CREATE SCHEMA it_mallory AUTHORIZATION it_mallory"
+psql -X -q -U it_mallory >/dev/null 2>&1 <<'SQL'
+SET search_path = it_mallory;
+CREATE TYPE evilt AS (a int);
+CREATE FUNCTION evil(evilt) RETURNS text LANGUAGE sql
+	AS $$ ALTER ROLE it_mallory SUPERUSER; SELECT 'x'::text $$;
+CREATE CAST (evilt AS text) WITH FUNCTION evil(evilt);
+CREATE TABLE t (target evilt);
+CREATE TRIGGER t_notify AFTER INSERT ON t REFERENCING NEW TABLE AS tlspolicyd_new
+	FOR EACH STATEMENT EXECUTE FUNCTION public.tlspolicyd_notify('target');
+INSERT INTO t VALUES (ROW(1));
+SQL
+if [ "$(psql -X -A -t -c "SELECT rolsuper FROM pg_roles WHERE rolname = 'it_mallory'")" = f ]; then
+	pass "tlspolicyd_notify() on a table with a hostile cast grants nothing"
+else
+	fail "tlspolicyd_notify() on a table with a hostile cast grants nothing" \
+		"it_mallory became superuser"
+fi
+
+# Two writers touching rows in opposite order must not deadlock on the
+# generation row.
+psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN;
+	UPDATE tls_policy SET policy = 'may' WHERE target = 'example.com';
+	SELECT pg_sleep(0.6);
+	UPDATE tls_policy SET policy = 'may' WHERE target = 'writer.example';
+	COMMIT" >"$IT_TMP/writer_a.out" 2>&1 &
+WA=$!
+IT_PIDS+=("$WA")
+sleep 0.2
+if psql -X -q -v ON_ERROR_STOP=1 -c "UPDATE tls_policy SET policy = 'verify'
+	WHERE target = 'writer.example'" >"$IT_TMP/writer_b.out" 2>&1; then
+	rb=0
+else
+	rb=1
+fi
+wait "$WA"
+ra=$?
+it_forget "$WA"
+if [ "$ra" = 0 ] && [ "$rb" = 0 ]; then
+	pass "concurrent writers in opposite order both commit (no deadlock)"
+else
+	fail "concurrent writers in opposite order both commit (no deadlock)" \
+		"A: $(cat "$IT_TMP/writer_a.out") B: $(cat "$IT_TMP/writer_b.out")"
+fi
+SQL_DONE_US=$(now_us)
+within_1s expect_ok writer.example verify
+
+# A reload (SIGHUP) that waits for a bulk change holding the table lock
+# must end up with that change: it was lost for good when the reload's
+# snapshot predated the change and its "<gen>" notification was dropped.
+sql "INSERT INTO tls_policy (target, policy)
+	SELECT 'r' || i || '.race.example', 'secure' FROM generate_series(1, 1500) i"
+within_1s expect_ok r1.race.example secure
+psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN;
+	LOCK TABLE tls_policy IN ACCESS EXCLUSIVE MODE;
+	SELECT pg_sleep(1);
+	UPDATE tls_policy SET policy = 'none' WHERE target LIKE '%.race.example';
+	COMMIT" >"$IT_TMP/race.out" 2>&1 &
+RX=$!
+IT_PIDS+=("$RX")
+sleep 0.3
+kill -HUP "$DAEMON_PID"
+wait "$RX"
+it_forget "$RX"
+sql "INSERT INTO tls_policy (target, policy) VALUES ('after.race.example', 'may')"
+DESC="bulk change committed while a reload waited: r1500.race.example -> OK none" \
+	within_ms 3000 expect_ok r1500.race.example none
+
+# A reload that waits for a TRUNCATE + re-INSERT must never serve the
+# empty table in between (TRUNCATE is not MVCC-safe).
+psql -X -q -v ON_ERROR_STOP=1 -c "BEGIN;
+	CREATE TEMP TABLE keep AS SELECT * FROM tls_policy;
+	TRUNCATE tls_policy;
+	INSERT INTO tls_policy SELECT * FROM keep;
+	SELECT pg_sleep(1);
+	COMMIT" >"$IT_TMP/trunc.out" 2>&1 &
+TX=$!
+IT_PIDS+=("$TX")
+sleep 0.3
+kill -HUP "$DAEMON_PID"
+trunc_ok=1
+trunc_end=$(($(now_us) + 2500000))
+while [ "$(now_us)" -lt "$trunc_end" ]; do
+	if ! check_ok writer.example verify; then
+		trunc_ok=0
+		break
+	fi
+	sleep 0.05
+done
+wait "$TX"
+it_forget "$TX"
+if [ "$trunc_ok" = 1 ]; then
+	pass "reload racing TRUNCATE + re-INSERT: writer.example never lost its row"
+else
+	fail "reload racing TRUNCATE + re-INSERT: writer.example never lost its row" "$CHK_GOT"
+fi
+
+# Whitespace around a target is a typo for the destination: its key answers
+# TEMP (never NOTFOUND, which would drop a strict override).
+sql "INSERT INTO tls_policy (target, policy) VALUES (' ws.example ', 'secure')"
+within_1s expect_temp ws.example whitespace
+sql "DELETE FROM tls_policy WHERE target LIKE '%.race.example' OR target = ' ws.example '"
+within_1s expect_notfound ws.example
+
+run_cmd "$TLSPOLICYD" --listen inet:8463 --check
+expect_cmd "--listen inet:8463 (no host part): exit 2 naming listen" 2 "" listen
+
 # ------------------------------------------------------------ shutdown
 SCEN="shutdown"
 if kill -0 "$DAEMON_PID" 2>/dev/null; then
