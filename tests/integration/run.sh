@@ -634,6 +634,10 @@ expect_cmd "--check with invalid rows: exit 1, line \"bad.example: error: ...\""
 	1 '^bad\.example: error: .+'
 expect_cmd "--check names .badparent.example" 1 '^\.badparent\.example: error: .+'
 expect_cmd "--check names badattr.example" 1 '^badattr\.example: error: .+'
+expect_cmd "--check names both conflicting rows" 1 \
+	'^dup\.example: error: conflicting rows "dup\.example\.?" and "dup\.example\.?"'
+expect_cmd "--check warns of the comma list and shows the corrected form" 1 \
+	'^proto\.example: warning: .* -> encrypt protocols=!SSLv2:!SSLv3$'
 sql "DELETE FROM tls_policy WHERE target IN ('bad.example',
 	'.badparent.example', 'badattr.example', 'dup.example', 'dup.example.')"
 within_1s expect_notfound bad.example
