@@ -110,6 +110,7 @@ struct pgsync {
 
 	struct pending *pend;		/* targets named by notifications */
 	size_t npend;
+	size_t pend_cap;
 	struct pending *flight;		/* the targets being refreshed */
 	size_t nflight;
 
@@ -286,15 +287,16 @@ fail(struct pgsync *ps, const char *what, const char *pgmsg)
 {
 	struct daemon *d = ps->d;
 	char line[200];
-	const char *why = d->why;
 
+	/* d->why also tells "TEMP no policy data loaded yet" why */
 	first_line(pgmsg != NULL ? pgmsg : "", line, sizeof(line));
 	snprintf(d->why, sizeof(d->why), "%s%s%s", what, line[0] ? ": " : "",
 	    line);
-	if (!ps->down_logged || strcmp(why, ps->last_error) != 0)
-		log_warning("pgsync: %s", why);
+	/* log state changes, not every attempt */
+	if (!ps->down_logged || strcmp(d->why, ps->last_error) != 0)
+		log_warning("pgsync: %s", d->why);
 	else
-		log_debug("pgsync: %s", why);
+		log_debug("pgsync: %s", d->why);
 	ps->down_logged = true;
 	memcpy(ps->last_error, d->why, sizeof(ps->last_error));
 
@@ -316,7 +318,7 @@ fail(struct pgsync *ps, const char *what, const char *pgmsg)
 
 	if (ps->hooks.oneshot) {
 		if (ps->hooks.done != NULL)
-			ps->hooks.done(ps->hooks.arg, false, why);
+			ps->hooks.done(ps->hooks.arg, false, d->why);
 		return;
 	}
 	{
@@ -375,6 +377,7 @@ start_refresh(struct pgsync *ps)
 	ps->nflight = ps->npend;
 	ps->pend = NULL;
 	ps->npend = 0;
+	ps->pend_cap = 0;
 	/* a text[] literal: {"a","b"}, with '"' and '\' escaped */
 	for (i = 0; i < ps->nflight; i++)
 		len += 2 * strlen(ps->flight[i].target) + 3;
@@ -555,19 +558,17 @@ parse_gen(const char *s)
  * were lost and a full load runs.  Triggers attached or dropped since the
  * connection started switch the mode.
  */
-static void
+static bool
 poll_result(struct pgsync *ps, int64_t g, bool has_state)
 {
 	if (has_state != ps->has_state) {
-		log_warning("pgsync: tlspolicyd triggers on %s %s: full "
-		    "reload", ps->cfg->table, has_state ? "appeared" :
-		    "disappeared");
-		ps->has_state = has_state;
-		ps->resync_requested = true;
-		return;
+		/* start over: LISTEN (or not) and load in the new mode */
+		fail(ps, has_state ? "tlspolicyd triggers appeared" :
+		    "tlspolicyd triggers disappeared", NULL);
+		return false;
 	}
 	if (!has_state)
-		return;		/* the poll tick reloads the table */
+		return true;	/* the poll tick reloads the table */
 	if (g == ps->applied_gen) {
 		ps->suspect_gen = -1;
 		mark_current(ps);
@@ -581,6 +582,7 @@ poll_result(struct pgsync *ps, int64_t g, bool has_state)
 	} else {
 		ps->suspect_gen = g;
 	}
+	return true;
 }
 
 /* One result of the running step; false if the session failed. */
@@ -636,7 +638,7 @@ handle_result(struct pgsync *ps, PGresult *res)
 		break;
 	case STEP_POLL:
 		if (st == PGRES_TUPLES_OK && PQntuples(res) == 1)
-			poll_result(ps, PQgetisnull(res, 0, 0) ? -1 :
+			return poll_result(ps, PQgetisnull(res, 0, 0) ? -1 :
 			    parse_gen(PQgetvalue(res, 0, 0)),
 			    strcmp(PQgetvalue(res, 0, 1), "t") == 0);
 		break;
@@ -710,10 +712,12 @@ drain_notifies(struct pgsync *ps)
 			clear_pending(&ps->pend, &ps->npend);
 			ps->resync_requested = true;
 		} else if (!ps->resync_requested) {
-			if ((ps->npend & (ps->npend - 1)) == 0)
-				ps->pend = xreallocarray(ps->pend,
-				    ps->npend ? 2 * ps->npend : 8,
+			if (ps->npend == ps->pend_cap) {
+				ps->pend_cap = ps->pend_cap ? 2 * ps->pend_cap :
+				    8;
+				ps->pend = xreallocarray(ps->pend, ps->pend_cap,
 				    sizeof(*ps->pend));
+			}
 			ps->pend[ps->npend].target = xstrdup(sp + 1);
 			ps->pend[ps->npend].gen = gen;
 			ps->npend++;

@@ -824,6 +824,25 @@ if it_wait_ready "$PORT5" 10 "$PLAIN_PID"; then
 	Q_PORT=$PORT5 within_ms 2000 expect_ok plain.example secure
 	sql "UPDATE plain_policy SET active = false"
 	Q_PORT=$PORT5 within_ms 2000 expect_notfound plain.example
+	# Triggers attached while the daemon runs: it notices at the next
+	# poll, starts over with LISTEN, and edits arrive by NOTIFY again.
+	sql "SELECT tlspolicyd_attach('plain_policy', 'target')"
+	attach_seen=0
+	for _ in $(seq 1 50); do
+		grep -q 'triggers appeared' "$IT_TMP/plain.log" 2>/dev/null &&
+			grep -q 'LISTEN\|reloaded\|loaded' "$IT_TMP/plain.log" &&
+			{ attach_seen=1; break; }
+		sleep 0.1
+	done
+	if [ "$attach_seen" = 1 ]; then
+		pass "tlspolicyd_attach() while running: the daemon switches to notifications"
+	else
+		fail "tlspolicyd_attach() while running: the daemon switches to notifications" \
+			"$(tail -n 5 "$IT_TMP/plain.log" 2>/dev/null)"
+	fi
+	sleep 1
+	sql "UPDATE plain_policy SET active = true, policy = 'verify'"
+	Q_PORT=$PORT5 within_ms 500 expect_ok plain.example verify
 else
 	fail "daemon on table plain_policy (no triggers) answers" "last lookup: $(got)"
 fi
