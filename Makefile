@@ -7,7 +7,8 @@
 #                      end-to-end (real Postfix) tests, and docs-check
 #   make demo          a throwaway cluster with example rows, the daemon in
 #                      the foreground, and a postmap line to try
-#   make check-asan    the unit and integration tests under ASan + UBSan
+#   make check-asan    the unit, black-box and integration tests under
+#                      ASan + UBSan
 #   make fuzz          every fuzz harness for FUZZ_SECONDS (default 60)
 #   make bench         benchmarks (never part of check)
 #   make install       PREFIX, DESTDIR, SBINDIR, MANDIR, SYSCONFDIR
@@ -54,7 +55,7 @@ else
 BIN = $(B)/tlspolicyd
 endif
 
-.PHONY: all check check-deps check-unit check-integration check-e2e \
+.PHONY: all check check-deps check-unit check-blackbox check-integration check-e2e \
 	check-agreement check-asan docs-check fuzz fuzz-build bench demo \
 	install uninstall clean format
 
@@ -90,6 +91,12 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 check-unit: $(UNIT_TESTS:%=$(UT)/test_%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
+check-blackbox: $(BIN) tests/blackbox/framing
+	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/blackbox/run.sh
+
+tests/blackbox/framing: tests/blackbox/framing.c
+	$(CC) $(STD) $(WARN) -O2 -o $@ $<
+
 check-integration: $(BIN) tests/integration/sockmap_probe
 	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/run.sh
 
@@ -111,6 +118,7 @@ check:
 	@sh tools/deps.sh check
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory check-unit
+	@$(MAKE) --no-print-directory check-blackbox
 	@$(MAKE) --no-print-directory docs-check
 	@$(MAKE) --no-print-directory check-integration
 	@$(MAKE) --no-print-directory check-e2e
@@ -118,7 +126,8 @@ check:
 
 check-asan:
 	@sh tools/deps.sh asan
-	@$(MAKE) --no-print-directory VARIANT=asan check-unit check-integration
+	@$(MAKE) --no-print-directory VARIANT=asan check-unit check-blackbox \
+		check-integration
 
 # --- fuzzing (clang libFuzzer)
 FUZZERS = netstring sockmap target policy config
@@ -183,6 +192,7 @@ format:
 	clang-format -i src/*.c include/*.h tests/unit/*.c tests/fuzz/*.c
 
 clean:
-	rm -rf build tlspolicyd tests/integration/sockmap_probe
+	rm -rf build tlspolicyd tests/integration/sockmap_probe \
+		tests/blackbox/framing
 
 -include $(OBJS:.o=.d)
