@@ -200,6 +200,9 @@ put_ip(struct out *o, const char *s, size_t n, bool v6_only)
 
 	if (n == 0 || n >= sizeof(tmp))
 		return false;
+	/* most keys are names: spare them two inet_pton() calls */
+	if (strspn(s, "0123456789abcdef:.") < n)
+		return false;
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
 	if (!v6_only && inet_pton(AF_INET, tmp, addr) == 1) {
