@@ -154,9 +154,15 @@ now_us() {
 	echo "$t"
 }
 
-# Until the daemon answers at all (any socketmap reply, not a connect
-# error).  Returns 1 on timeout, 2 if PID (when given) has exited.
-it_wait_listening() {
+# it_wait_listening PORT [SECS] [PID]: until the daemon answers at all
+# (any socketmap reply, not a connect error).
+# it_wait_ready PORT [SECS] [PID]: until it answers something other than
+# TEMP "no policy data loaded yet".
+# Both return 1 on timeout, 2 if PID (when given) has exited.
+it_wait_listening() { IT_WAIT_LOADED= it_wait "$@"; }
+it_wait_ready() { IT_WAIT_LOADED=1 it_wait "$@"; }
+
+it_wait() {
 	local port=$1 secs=${2:-10} pid=${3:-} deadline
 	deadline=$(($(now_us) + secs * 1000000))
 	while [ "$(now_us)" -lt "$deadline" ]; do
@@ -165,30 +171,12 @@ it_wait_listening() {
 		fi
 		q readiness.probe.invalid "$port" tlspolicy
 		# exit 0, exit 1 silent (NOTFOUND), or a socketmap server error
-		if [ "$Q_RC" = 0 ] || [ -z "$Q_ERR" ] ||
-			[[ $Q_ERR == *"socketmap server"* ]]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
-# Until the daemon answers something other than TEMP "no policy data loaded
-# yet" (or a connect error).  Same return values.
-it_wait_ready() {
-	local port=$1 secs=${2:-10} pid=${3:-} deadline
-	deadline=$(($(now_us) + secs * 1000000))
-	while [ "$(now_us)" -lt "$deadline" ]; do
-		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-			return 2
-		fi
-		q readiness.probe.invalid "$port" tlspolicy
 		if [ "$Q_RC" = 0 ] || [ -z "$Q_ERR" ]; then
 			return 0
 		fi
-		if [[ $Q_ERR == *"socketmap server"* &&
-			$Q_ERR != *"no policy data loaded yet"* ]]; then
+		if [[ $Q_ERR == *"socketmap server"* ]] &&
+			{ [ -z "$IT_WAIT_LOADED" ] ||
+				[[ $Q_ERR != *"no policy data loaded yet"* ]]; }; then
 			return 0
 		fi
 		sleep 0.1
