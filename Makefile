@@ -56,7 +56,7 @@ BIN = $(B)/tlspolicyd
 endif
 
 .PHONY: all check check-deps check-unit check-blackbox check-integration check-e2e \
-	check-agreement check-asan docs-check fuzz fuzz-build bench demo \
+	check-agreement check-asan docs-check fuzz fuzz-build bench bench-run demo \
 	install uninstall clean format
 
 all: $(BIN)
@@ -161,9 +161,14 @@ fuzz: fuzz-build
 	done
 
 # --- benchmarks: figures, never assertions
-bench: $(BIN) $(B)/bench_snapshot tests/integration/sockmap_probe
+bench:
+	@sh tools/deps.sh demo
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: $(BIN) $(B)/bench_snapshot
 	$(B)/bench_snapshot
 	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/bench/run.sh
+	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/bench_edit.sh 50
 
 $(B)/bench_snapshot: tests/bench/bench_snapshot.c src/snapshot.c src/target.c src/policy.c src/xalloc.c
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs libidn2)

@@ -61,7 +61,8 @@ seq 1 20000 | sed 's/^/host/; s/$/.example/' >"$dir/keys"
 start=$(date +%s.%N)
 postmap -c "$dir/postfix" -q - "socketmap:inet:127.0.0.1:$port:tlspolicy" <"$dir/keys" >"$dir/out"
 end=$(date +%s.%N)
-echo "$(wc -l <"$dir/out") answers in $(echo "$end - $start" | bc) s: $(echo "20000 / ($end - $start)" | bc) lookups/s"
+awk -v n="$(wc -l <"$dir/out")" -v a="$start" -v b="$end" \
+	'BEGIN { printf "%d answers in %.2f s: %.0f lookups/s\n", n, b - a, 20000 / (b - a) }'
 
 echo "== lookups during a full reload of $rows rows (SIGHUP), 10 connections"
 "$dir/sockmap_bench" 127.0.0.1 "$port" 10 "$secs" 'host%d.example' "$rows" >"$dir/during" &
