@@ -55,7 +55,7 @@ else
 BIN = $(B)/tlspolicyd
 endif
 
-.PHONY: all check check-deps check-unit check-blackbox check-integration check-e2e \
+.PHONY: all check check-unit check-blackbox check-integration check-e2e \
 	check-agreement check-asan docs-check fuzz fuzz-build bench bench-run demo \
 	install uninstall clean format
 
