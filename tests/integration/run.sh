@@ -915,6 +915,16 @@ expect_ok example.com may
 sql "UPDATE tls_policy SET policy = 'verify' WHERE target = 'example.com'"
 DESC="edit while the daemon's session is gone: example.com -> OK verify" \
 	within_ms 7000 expect_ok example.com verify
+# A second daemon with max_stale = 1s: past it, the last data is no longer
+# authoritative and every lookup answers TEMP (Postfix defers).
+it_free_port
+PORT6=$IT_PORT
+printf 'state_file = %s\n' "$IT_TMP/state/stale" >"$IT_TMP/stale.conf"
+start_daemon stale "$IT_TMP/stale.conf" "$PORT6" "$PGC_CONNINFO" \
+	--max-stale 1s
+STALE_PID=$IT_PID
+it_wait_ready "$PORT6" 10 "$STALE_PID" ||
+	fail "daemon with --max-stale 1s answers" "last lookup: $(got)"
 pg_ctl_opts="-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGC_DIR -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
 if pgc_as "$PGC_BINDIR/pg_ctl" -D "$PGC_DIR/data" -m fast -w stop >/dev/null 2>&1; then
 	pass "PostgreSQL stopped"
@@ -933,11 +943,15 @@ if pgc_as "$PGC_BINDIR/pg_ctl" -D "$PGC_DIR/data" -m fast -w stop >/dev/null 2>&
 		fail "database down for 2 s: example.com keeps answering OK verify" \
 			"$CHK_GOT"
 	fi
+	Q_PORT=$PORT6 DESC="down past max_stale = 1s: example.com -> TEMP stale" \
+		expect_temp example.com "policy data stale since"
 	if pgc_as "$PGC_BINDIR/pg_ctl" -D "$PGC_DIR/data" -l "$PGC_DIR/server.log" \
 		-w -t 30 -o "$pg_ctl_opts" start >/dev/null 2>&1; then
 		pass "PostgreSQL started again on port $PGPORT"
 		sql "UPDATE tls_policy SET policy = 'encrypt' WHERE target = 'example.com'"
 		DESC="edit after the restart: example.com -> OK encrypt" \
+			within_ms 7000 expect_ok example.com encrypt
+		Q_PORT=$PORT6 DESC="back within max_stale after the restart: example.com -> OK encrypt" \
 			within_ms 7000 expect_ok example.com encrypt
 		sql "UPDATE tls_policy SET policy = 'may' WHERE target = 'example.com'"
 		DESC="and the next one: example.com -> OK may" \
@@ -949,6 +963,8 @@ if pgc_as "$PGC_BINDIR/pg_ctl" -D "$PGC_DIR/data" -m fast -w stop >/dev/null 2>&
 else
 	fail "PostgreSQL stopped"
 fi
+
+it_stop "$STALE_PID"
 
 # ------------------------------------------------------------ scenario 19
 # Found in review: the schema's rights and locking, reloads racing
