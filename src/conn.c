@@ -91,8 +91,10 @@ conn_answer(struct daemon *d, const char *payload, size_t len, char *out,
 		    req.namelen), req.name);
 
 	/* Empty, overlong, non-UTF-8: no row can match, at any time. */
-	if (target_canon(req.key, req.keylen, &key) != TARGET_OK)
-		return reply(out, status, SOCKMAP_NOTFOUND, "%s", "");
+	if (target_canon(req.key, req.keylen, &key) != TARGET_OK) {
+		*status = SOCKMAP_NOTFOUND;
+		return sockmap_format_reply(SOCKMAP_NOTFOUND, "", 0, out);
+	}
 
 	if (d->snap == NULL)
 		return reply(out, status, SOCKMAP_TEMP,
@@ -124,7 +126,8 @@ conn_answer(struct daemon *d, const char *payload, size_t len, char *out,
 	case SNAPSHOT_NONE:
 		break;
 	}
-	return reply(out, status, SOCKMAP_NOTFOUND, "%s", "");
+	*status = SOCKMAP_NOTFOUND;
+	return sockmap_format_reply(SOCKMAP_NOTFOUND, "", 0, out);
 }
 
 static void
