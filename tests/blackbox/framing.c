@@ -5,6 +5,7 @@
  * "TEMP no policy data loaded yet", which is all a framing test needs.
  *
  *   framing PORT
+ *   framing PORT cap N     N connections are served, more are closed
  *
  * Each check prints "ok N - ..." or "not ok N - ..."; the last line is
  * "N passed, M failed".
@@ -274,11 +275,46 @@ test_idle(void)
 	close(fd);
 }
 
+/*
+ * The daemon under a small RLIMIT_NOFILE: it serves at most cap
+ * connections at once and closes the ones over it at once, instead of
+ * running out of descriptors for its database session.
+ */
+static void
+test_cap(int cap)
+{
+	int fds[512];
+	int i, n = cap + 10, served = 0, refused = 0;
+
+	for (i = 0; i < n && i < 512; i++)
+		fds[i] = dial();
+	for (i = 0; i < n && i < 512; i++) {
+		char reply[4200] = "";
+
+		send_all(fds[i], "21:tlspolicy example.com,", 25);
+		if (read_reply(fds[i], reply, sizeof(reply)) && is_temp(reply))
+			served++;
+		else
+			refused++;
+	}
+	check(served == cap && refused == n - cap, "%d connections at once "
+	    "under the descriptor cap %d: %d served, %d closed at once", n,
+	    cap, served, refused);
+	for (i = 0; i < n && i < 512; i++)
+		close(fds[i]);
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[2], "cap") == 0) {
+		port = atoi(argv[1]);
+		test_cap(atoi(argv[3]));
+		printf("%d passed, %d failed\n", passed, failed);
+		return failed != 0;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: framing PORT\n");
+		fprintf(stderr, "usage: framing PORT [cap N]\n");
 		return 2;
 	}
 	port = atoi(argv[1]);

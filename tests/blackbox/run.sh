@@ -20,4 +20,32 @@ for _ in $(seq 1 50); do
 	(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
 	sleep 0.1
 done
+# One closing line for the whole run: the sections print only ok/not ok.
+{
 "$probe" "$port"
+
+# Under a hard limit of 100 descriptors the daemon keeps a reserve for
+# itself and serves at most 100 / 2 = 50 connections (see main.c).
+capport=$(free_port)
+(
+	ulimit -n 100
+	exec "$bin" -c "$dir/empty.conf" -f --listen "inet:127.0.0.1:$capport" \
+		--database "hostaddr=127.0.0.1 port=$nodb connect_timeout=1"
+) 2>"$dir/cap.log" &
+echo "$!" >"$dir/cap.pid"
+for _ in $(seq 1 50); do
+	(exec 3<>/dev/tcp/127.0.0.1/$capport) 2>/dev/null && break
+	sleep 0.1
+done
+"$probe" "$capport" cap 50
+if grep -q 'RLIMIT_NOFILE is 100: serving at most 50 connections' "$dir/cap.log"; then
+	echo "ok - the daemon says why it serves fewer than max_connections"
+else
+	echo "not ok - the daemon says why it serves fewer than max_connections"
+fi
+kill "$(cat "$dir/cap.pid")" 2>/dev/null
+} | grep -v ' passed, .* failed$' | tee "$dir/out"
+pass=$(grep -c '^ok ' "$dir/out")
+fail=$(grep -c '^not ok ' "$dir/out")
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
