@@ -99,13 +99,20 @@ struct pgsync {
 	int64_t load_gen;
 	int64_t suspect_gen;		/* gap seen by the last poll, or -1 */
 	/*
-	 * A full load is due when asked for (start, reconnect, SIGHUP, lost
-	 * notifications, too many targets, waste) or when a "<gen>"
-	 * notification is newer than the data.  A load clears only the
-	 * requests made before it started.
+	 * A full load is due when asked for: start, reconnect, SIGHUP, a
+	 * "<gen>" notification newer than the data, a gap in the generations,
+	 * too many targets, waste.  A load clears only the requests made
+	 * before it started.
 	 */
 	bool resync_requested;
-	int64_t resync_gen;
+	bool loading;			/* BEGIN sent, swap not yet done */
+	/*
+	 * Every committed bump sends at least one notification and committed
+	 * generations have no gaps (writers serialise on the row, a rollback
+	 * undoes its bump), so notifications must arrive as seen_gen or
+	 * seen_gen + 1.  Anything higher means some were lost.
+	 */
+	int64_t seen_gen;
 	bool poll_due;
 
 	struct pending *pend;		/* targets named by notifications */
@@ -129,6 +136,7 @@ struct pgsync {
 };
 
 static void kick(struct pgsync *ps);
+static bool note_gen(struct pgsync *ps, int64_t gen, const char *target);
 static void on_io(evutil_socket_t fd, short what, void *arg);
 
 static double
@@ -177,7 +185,7 @@ static void
 build_sql(struct pgsync *ps)
 {
 	const struct config *c = ps->cfg;
-	char tbl[160], tgt[80], pol[80], par[80], act[80];
+	char tbl[160], tgt[80], pol[80], par[80], act[80], state[600];
 
 	quote_ident(tbl, sizeof(tbl), c->table);
 	quote_ident(tgt, sizeof(tgt), c->column_target);
@@ -191,39 +199,48 @@ build_sql(struct pgsync *ps)
 	else
 		snprintf(act, sizeof(act), "NULL");
 
+	/*
+	 * Notifications can be trusted only if all five triggers are there
+	 * and fire (not disabled, e.g. by pg_restore --disable-triggers or a
+	 * replica-mode apply), and the generation is readable.
+	 */
+	snprintf(state, sizeof(state),
+	    "coalesce(has_table_privilege(to_regclass('tlspolicyd_state'), "
+	    "'SELECT') AND (SELECT count(*) FROM pg_trigger WHERE tgrelid = "
+	    "to_regclass('%s') AND tgenabled IN ('O', 'A') AND tgname IN "
+	    "('tlspolicyd_before', 'tlspolicyd_insert', 'tlspolicyd_update', "
+	    "'tlspolicyd_delete', 'tlspolicyd_truncate')) = 5, false)", tbl);
 	ps->sql_setup = xasprintf(
 	    "SET statement_timeout = %lu; "
 	    "SET application_name = 'tlspolicyd'; "
 	    "SET client_encoding = 'UTF8'; "
-	    "SELECT pg_is_in_recovery(), "
-	    "to_regclass('tlspolicyd_state') IS NOT NULL AND EXISTS "
-	    "(SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('%s') "
-	    "AND tgname = 'tlspolicyd_update'), to_regclass('%s') IS NOT NULL",
-	    c->statement_timeout, tbl, tbl);
+	    "SELECT pg_is_in_recovery(), %s, to_regclass('%s') IS NOT NULL",
+	    c->statement_timeout, state, tbl);
 	/*
 	 * LOCK before the first snapshot-taking statement: TRUNCATE is not
 	 * MVCC-safe, and a load that waited for one would otherwise read the
 	 * new, empty table with the old snapshot and generation.
 	 */
+	/*
+	 * The row SELECT then runs without statement_timeout: a big table on
+	 * a busy host may take longer, and the no-progress watchdog covers a
+	 * session that really hangs.
+	 */
 	ps->sql_begin_state = xasprintf(
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
 	    "LOCK TABLE %s IN ACCESS SHARE MODE; "
 	    "SELECT (SELECT generation FROM tlspolicyd_state), "
-	    "(SELECT count(*) FROM %s)", tbl, tbl);
+	    "(SELECT count(*) FROM %s); "
+	    "SET LOCAL statement_timeout = 0", tbl, tbl);
 	ps->sql_begin_nostate = xasprintf(
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
 	    "LOCK TABLE %s IN ACCESS SHARE MODE; "
-	    "SELECT NULL, (SELECT count(*) FROM %s)", tbl, tbl);
+	    "SELECT NULL, (SELECT count(*) FROM %s); "
+	    "SET LOCAL statement_timeout = 0", tbl, tbl);
 	/* the generation, and whether the triggers are (still) there */
 	ps->sql_poll_state = xasprintf(
-	    "SELECT (SELECT generation FROM tlspolicyd_state), "
-	    "to_regclass('tlspolicyd_state') IS NOT NULL AND EXISTS "
-	    "(SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('%s') "
-	    "AND tgname = 'tlspolicyd_update')", tbl);
-	ps->sql_poll_nostate = xasprintf(
-	    "SELECT NULL, to_regclass('tlspolicyd_state') IS NOT NULL AND "
-	    "EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = "
-	    "to_regclass('%s') AND tgname = 'tlspolicyd_update')", tbl);
+	    "SELECT (SELECT generation FROM tlspolicyd_state), %s", state);
+	ps->sql_poll_nostate = xasprintf("SELECT NULL, %s", state);
 	ps->sql_rows = xasprintf(
 	    "SELECT %s::text, %s::text, %s::text, %s::text FROM %s",
 	    tgt, pol, par, act, tbl);
@@ -268,11 +285,6 @@ clear_pending(struct pending **v, size_t *n)
 		xfree((*v)[--*n].target);
 }
 
-static bool
-resync_due(const struct pgsync *ps)
-{
-	return ps->resync_requested || ps->resync_gen > ps->applied_gen;
-}
 
 /* The snapshot matches the database as of now. */
 static void
@@ -314,6 +326,7 @@ fail(struct pgsync *ps, const char *what, const char *pgmsg)
 	clear_pending(&ps->pend, &ps->npend);
 	clear_pending(&ps->flight, &ps->nflight);
 	ps->resync_requested = true;
+	ps->loading = false;
 	d->in_sync = false;
 
 	if (ps->hooks.oneshot) {
@@ -343,12 +356,22 @@ flush(struct pgsync *ps)
 		event_add(ps->ev_write, NULL);
 }
 
+static void process(struct pgsync *ps);
+static void settle(struct pgsync *ps);
+
+/* libpq may read the server's answer while it sends: take it too. */
 static void
 on_write(evutil_socket_t fd, short what, void *arg)
 {
+	struct pgsync *ps = arg;
+
 	(void)fd;
 	(void)what;
-	flush(arg);
+	flush(ps);
+	if (ps->pg != NULL && PQconsumeInput(ps->pg)) {
+		process(ps);
+		settle(ps);
+	}
 }
 
 static bool
@@ -506,14 +529,24 @@ swap_in(struct pgsync *ps)
 	ps->down_logged = false;
 	ps->last_error[0] = '\0';
 
-	/* notifications that arrived during the load and are newer than it */
+	/*
+	 * Notifications that arrived during the load, in order: those the
+	 * load already holds are dropped, the rest must follow its
+	 * generation without a gap.
+	 */
+	ps->loading = false;
+	ps->seen_gen = ps->load_gen;
 	for (i = 0; i < ps->npend; i++) {
-		if (ps->pend[i].gen > ps->applied_gen || ps->applied_gen < 0)
-			ps->pend[keep++] = ps->pend[i];
+		struct pending p = ps->pend[i];
+
+		if (p.gen > ps->applied_gen && note_gen(ps, p.gen, p.target))
+			ps->pend[keep++] = p;
 		else
-			xfree(ps->pend[i].target);
+			xfree(p.target);
 	}
 	ps->npend = keep;
+	if (ps->resync_requested)
+		clear_pending(&ps->pend, &ps->npend);
 
 	log_info("pgsync: %s %zu rows (%zu stored, %zu invalid, %zu unusable "
 	    "targets) in %.0f ms (longest loop turn %.1f ms CPU), %zu KiB, "
@@ -533,6 +566,7 @@ start_load(struct pgsync *ps)
 	ps->rows_total = ps->rows_invalid = ps->rows_bad = 0;
 	ps->longest_turn = 0;
 	ps->resync_requested = false;
+	ps->loading = true;
 	send_query(ps, STEP_BEGIN, ps->has_state ? ps->sql_begin_state :
 	    ps->sql_begin_nostate);
 }
@@ -688,10 +722,53 @@ step_done(struct pgsync *ps)
 	kick(ps);
 }
 
+static void
+push_pending(struct pgsync *ps, int64_t gen, const char *target)
+{
+	if (ps->npend >= PGSYNC_MAX_PENDING_TARGETS) {
+		clear_pending(&ps->pend, &ps->npend);
+		ps->resync_requested = true;
+		return;
+	}
+	if (ps->npend == ps->pend_cap) {
+		ps->pend_cap = ps->pend_cap ? 2 * ps->pend_cap : 8;
+		ps->pend = xreallocarray(ps->pend, ps->pend_cap,
+		    sizeof(*ps->pend));
+	}
+	ps->pend[ps->npend].target = target ? xstrdup(target) : NULL;
+	ps->pend[ps->npend].gen = gen;
+	ps->npend++;
+}
+
+/*
+ * Account for one notification newer than the data (gen > applied_gen).
+ * Returns true if its target is to be refreshed; a "<gen>" notification or
+ * a gap in the generations asks for a full load instead.
+ */
+static bool
+note_gen(struct pgsync *ps, int64_t gen, const char *target)
+{
+	if (ps->resync_requested)
+		return false;		/* the coming load covers it */
+	if (ps->seen_gen >= 0 && gen > ps->seen_gen + 1) {
+		log_info("pgsync: generation %" PRId64 " follows %" PRId64
+		    ": notifications lost, full reload", gen, ps->seen_gen);
+		ps->resync_requested = true;
+		return false;
+	}
+	if (gen > ps->seen_gen)
+		ps->seen_gen = gen;
+	if (target == NULL) {
+		ps->resync_requested = true;
+		return false;
+	}
+	return true;
+}
+
 /*
  * Payload "<gen> <target>": refresh that target; "<gen>": reload it all.
- * Targets are queued even while a load runs: the load may not have seen
- * their change, and only its generation tells.
+ * During a load every notification is kept in order, because only the
+ * load's generation tells which ones it already holds.
  */
 static void
 drain_notifies(struct pgsync *ps)
@@ -700,28 +777,16 @@ drain_notifies(struct pgsync *ps)
 
 	while ((n = PQnotifies(ps->pg)) != NULL) {
 		char *sp = strchr(n->extra, ' ');
+		const char *target = sp != NULL ? sp + 1 : NULL;
 		int64_t gen = parse_gen(n->extra);
 
-		if (gen < 0) {
+		if (gen < 0)
 			log_debug("pgsync: ignoring notification \"%.40s\"",
 			    n->extra);
-		} else if (sp == NULL) {
-			if (gen > ps->resync_gen)
-				ps->resync_gen = gen;
-		} else if (ps->npend >= PGSYNC_MAX_PENDING_TARGETS) {
-			clear_pending(&ps->pend, &ps->npend);
-			ps->resync_requested = true;
-		} else if (!ps->resync_requested) {
-			if (ps->npend == ps->pend_cap) {
-				ps->pend_cap = ps->pend_cap ? 2 * ps->pend_cap :
-				    8;
-				ps->pend = xreallocarray(ps->pend, ps->pend_cap,
-				    sizeof(*ps->pend));
-			}
-			ps->pend[ps->npend].target = xstrdup(sp + 1);
-			ps->pend[ps->npend].gen = gen;
-			ps->npend++;
-		}
+		else if (ps->loading)
+			push_pending(ps, gen, target);
+		else if (gen > ps->applied_gen && note_gen(ps, gen, target))
+			push_pending(ps, gen, target);
 		PQfreemem(n);
 	}
 }
@@ -798,7 +863,7 @@ kick(struct pgsync *ps)
 {
 	if (ps->pg == NULL || ps->connecting || ps->step != STEP_NONE)
 		return;
-	if (resync_due(ps)) {
+	if (ps->resync_requested) {
 		clear_pending(&ps->pend, &ps->npend);
 		start_load(ps);
 	} else if (ps->npend > 0) {
@@ -952,7 +1017,7 @@ pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 	ps->popts.fingerprint_len = d->cfg->fingerprint_len;
 	ps->applied_gen = -1;
 	ps->suspect_gen = -1;
-	ps->resync_gen = -1;
+	ps->seen_gen = -1;
 	ps->resync_requested = true;
 	ps->backoff = BACKOFF_MIN_MS;
 	build_sql(ps);

@@ -87,12 +87,14 @@ CREATE TABLE IF NOT EXISTS tlspolicyd_state (
 INSERT INTO tlspolicyd_state (id, generation) VALUES (true, 0)
     ON CONFLICT (id) DO NOTHING;
 
--- Writers of the policy table need not be granted anything on
--- tlspolicyd_state: two SECURITY DEFINER functions, without arguments and
--- with a pinned search_path and a schema-qualified table, lock and bump the
--- generation for them.  They run no code of the caller's; the worst a
--- caller can do is force a reload.  Built with format() so the schema this
--- file is applied in is written into their bodies.
+-- Writers of the policy table need no rights on tlspolicyd_state: two
+-- SECURITY DEFINER functions, without arguments and with a pinned
+-- search_path and a schema-qualified table, lock and bump the generation
+-- for them.  They run no code of the caller's.  EXECUTE is not PUBLIC (a
+-- role that could call tlspolicyd_lock() and keep its transaction open
+-- would block every writer): grant it with tlspolicyd_allow_writer(role).
+-- Built with format() so the schema this file is applied in is written
+-- into their bodies.  Re-run this file as the role that first ran it.
 DO $do$
 BEGIN
     EXECUTE format($f$
@@ -121,13 +123,31 @@ BEGIN
             RETURN gen;
         END
         $b$$f$, current_schema());
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION %1$I.tlspolicyd_lock(), '
+                   '%1$I.tlspolicyd_bump() FROM PUBLIC', current_schema());
 END
 $do$;
+
+-- Let a role write the policy table (it also needs the table privileges).
+CREATE OR REPLACE FUNCTION tlspolicyd_allow_writer(writer regrole)
+    RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT
+AS $$
+BEGIN
+    EXECUTE format('GRANT EXECUTE ON FUNCTION tlspolicyd_lock(), '
+                   'tlspolicyd_bump() TO %s', writer);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION tlspolicyd_allow_writer(regrole) FROM PUBLIC;
 
 -- BEFORE each modifying statement: take the generation row first.  Taking
 -- it only in the AFTER trigger, behind the rows the statement locked, made
 -- two concurrent writers deadlock.  Writers are serialised on it until
 -- commit, which is also what keeps generations in commit order.
+-- Writers should use READ COMMITTED (the default): at REPEATABLE READ or
+-- SERIALIZABLE, another writer's commit makes this lock fail with a
+-- serialization error (40001), to be retried like any other.  A writer
+-- that locks policy rows itself (SELECT ... FOR UPDATE) before modifying
+-- them should call tlspolicyd_lock() first, or retry deadlocks (40P01).
 CREATE OR REPLACE FUNCTION tlspolicyd_before() RETURNS trigger
     LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
@@ -196,6 +216,12 @@ CREATE OR REPLACE FUNCTION tlspolicyd_attach(tbl regclass,
     RETURNS void LANGUAGE plpgsql
 AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                   WHERE attrelid = tbl AND attname = target_column
+                     AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'tlspolicyd_attach: % has no column %',
+            tbl, quote_ident(target_column);
+    END IF;
     EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_before ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_insert ON %s', tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS tlspolicyd_update ON %s', tbl);
@@ -220,6 +246,14 @@ BEGIN
     EXECUTE format('CREATE TRIGGER tlspolicyd_truncate AFTER TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION tlspolicyd_notify(%L)',
                    tbl, target_column);
+    -- Fire in replica mode too: a logical replication subscriber applies
+    -- changes with session_replication_role = replica, and a daemon
+    -- reading the subscriber must still hear of them.
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER tlspolicyd_before, '
+                   'ENABLE ALWAYS TRIGGER tlspolicyd_insert, '
+                   'ENABLE ALWAYS TRIGGER tlspolicyd_update, '
+                   'ENABLE ALWAYS TRIGGER tlspolicyd_delete, '
+                   'ENABLE ALWAYS TRIGGER tlspolicyd_truncate', tbl);
 END
 $$;
 

@@ -971,9 +971,11 @@ it_stop "$STALE_PID"
 # concurrent writers, and typos that must not downgrade a policy.
 SCEN="19 writers and races"
 
-# A writer needs rights on the policy table only, never on tlspolicyd_state.
+# A writer needs rights on the policy table and tlspolicyd_allow_writer(),
+# never rights on tlspolicyd_state.
 sql "CREATE ROLE it_writer LOGIN;
-	GRANT SELECT, INSERT, UPDATE, DELETE ON tls_policy TO it_writer"
+	GRANT SELECT, INSERT, UPDATE, DELETE ON tls_policy TO it_writer;
+	SELECT tlspolicyd_allow_writer('it_writer')"
 if psql -X -q -U it_writer -v ON_ERROR_STOP=1 -c "INSERT INTO tls_policy
 	(target, policy) VALUES ('writer.example', 'encrypt')" >/dev/null 2>&1; then
 	SQL_DONE_US=$(now_us)
@@ -981,6 +983,14 @@ if psql -X -q -U it_writer -v ON_ERROR_STOP=1 -c "INSERT INTO tls_policy
 		within_1s expect_ok writer.example encrypt
 else
 	fail "INSERT by a role without rights on tlspolicyd_state"
+fi
+# Nobody else may take the generation lock and hold every writer up.
+sql "CREATE ROLE it_idle LOGIN"
+if psql -X -q -U it_idle -c "SELECT tlspolicyd_lock()" 2>&1 |
+	grep -q 'permission denied'; then
+	pass "a role that may only connect cannot call tlspolicyd_lock()"
+else
+	fail "a role that may only connect cannot call tlspolicyd_lock()"
 fi
 
 # The trigger function runs with the writer's rights: a role that can make
@@ -1091,6 +1101,53 @@ within_1s expect_notfound ws.example
 
 run_cmd "$TLSPOLICYD" --listen inet:8463 --check
 expect_cmd "--listen inet:8463 (no host part): exit 2 naming listen" 2 "" listen
+
+# A lost notification shows as a gap in the generations: the next one
+# forces a full reload.  The trigger is disabled inside the transaction
+# only, so the generation moves without a notification for gap.example.
+sql "INSERT INTO tls_policy (target, policy) VALUES ('gap.example', 'secure')"
+within_1s expect_ok gap.example secure
+sql "BEGIN;
+	ALTER TABLE tls_policy DISABLE TRIGGER tlspolicyd_update;
+	UPDATE tls_policy SET policy = 'encrypt' WHERE target = 'gap.example';
+	SELECT tlspolicyd_bump();
+	ALTER TABLE tls_policy ENABLE ALWAYS TRIGGER tlspolicyd_update;
+	COMMIT"
+sql "UPDATE tls_policy SET policy = 'verify' WHERE target = 'writer.example'"
+DESC="a notification lost, the next one reveals the gap: gap.example -> OK encrypt" \
+	within_1s expect_ok gap.example encrypt
+
+# A foreign NOTIFY with an absurd generation costs one reload, not a loop.
+before=$(grep -c 'pgsync: reloaded' "$IT_TMP/daemon.log")
+sql "NOTIFY tlspolicyd, '9000000000000000000'"
+sleep 2
+after=$(grep -c 'pgsync: reloaded' "$IT_TMP/daemon.log")
+if [ $((after - before)) -ge 1 ] && [ $((after - before)) -le 2 ]; then
+	pass "a foreign NOTIFY with generation 9e18: $((after - before)) reload(s), then quiet"
+else
+	fail "a foreign NOTIFY with generation 9e18: one reload, then quiet" \
+		"$((after - before)) reloads in 2 s"
+fi
+expect_ok gap.example encrypt
+
+# Triggers that exist but do not fire are no triggers: the daemon falls
+# back to reloading every poll_interval, and back again when re-enabled.
+sql "ALTER TABLE tls_policy DISABLE TRIGGER tlspolicyd_update"
+sleep 1.5
+sql "UPDATE tls_policy SET policy = 'may' WHERE target = 'gap.example'"
+DESC="tlspolicyd_update disabled: the change still arrives by reload" \
+	within_ms 3500 expect_ok gap.example may
+sql "ALTER TABLE tls_policy ENABLE ALWAYS TRIGGER tlspolicyd_update"
+sleep 1.5
+sql "UPDATE tls_policy SET policy = 'secure' WHERE target = 'gap.example'"
+DESC="re-enabled: gap.example -> OK secure" within_ms 1000 expect_ok gap.example secure
+
+if psql -X -q -c "SELECT tlspolicyd_attach('tls_policy', 'nosuchcolumn')" 2>&1 |
+	grep -q 'has no column'; then
+	pass "tlspolicyd_attach() refuses a column that does not exist"
+else
+	fail "tlspolicyd_attach() refuses a column that does not exist"
+fi
 
 # ------------------------------------------------------------ shutdown
 SCEN="shutdown"
