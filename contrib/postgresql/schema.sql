@@ -43,35 +43,32 @@ BEGIN
 END
 $$;
 
--- Tables created by an older version of this file get the length check
--- too, NOT VALID so existing rows never fail the upgrade.
+-- Two checks, added NOT VALID so that upgrading a table that already holds
+-- rows breaking them never fails (tlspolicyd --check names those):
+-- - the length, which tables made by an older version of this file lack;
+-- - the level, one of Postfix's eight (case-insensitive), so a typo fails
+--   at INSERT time with a clear error.  The full attribute grammar is
+--   checked by the daemon.
+-- A NOT VALID check still applies to every new row version: an UPDATE of
+-- an old bad row must fix it (or DELETE the row).
 DO $$
+DECLARE
+    c record;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint
-                   WHERE conname = 'tls_policy_target_length'
-                     AND conrelid = 'tls_policy'::regclass) THEN
-        ALTER TABLE tls_policy ADD CONSTRAINT tls_policy_target_length
-            CHECK (length(target) BETWEEN 1 AND 1000) NOT VALID;
-    END IF;
-END
-$$;
-
--- The level must be one of Postfix's eight (case-insensitive), so a typo
--- fails at INSERT time with a clear error.  Added NOT VALID, so upgrading a
--- table that already holds bad rows never fails; tlspolicyd --check names
--- those.  An UPDATE of such a row must fix its level (or DELETE it): the
--- check applies to every new row version.  The full attribute grammar is
--- checked by the daemon.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint
-                   WHERE conname = 'tls_policy_level_check'
-                     AND conrelid = 'tls_policy'::regclass) THEN
-        ALTER TABLE tls_policy ADD CONSTRAINT tls_policy_level_check
-            CHECK (lower(btrim(policy)) IN ('none', 'may', 'encrypt', 'dane',
-                   'dane-only', 'fingerprint', 'verify', 'secure'))
-            NOT VALID;
-    END IF;
+    FOR c IN SELECT * FROM (VALUES
+        ('tls_policy_target_length',
+         'CHECK (length(target) BETWEEN 1 AND 1000)'),
+        ('tls_policy_level_check',
+         'CHECK (lower(btrim(policy)) IN (''none'', ''may'', ''encrypt'', '
+         '''dane'', ''dane-only'', ''fingerprint'', ''verify'', ''secure''))')
+    ) AS v(name, def) LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                       WHERE conname = c.name
+                         AND conrelid = 'tls_policy'::regclass) THEN
+            EXECUTE format('ALTER TABLE tls_policy ADD CONSTRAINT %I %s '
+                           'NOT VALID', c.name, c.def);
+        END IF;
+    END LOOP;
 END
 $$;
 

@@ -501,3 +501,15 @@ e2e_flush() {
 e2e_in_deferred() {
 	[ -n "$(find "$E2E_PF_SPOOL/deferred" -name "$1" -print -quit 2>/dev/null)" ]
 }
+
+# e2e_start_all: the whole bench on loopback (cluster, sink, private
+# Postfix pointed at the daemon's future port E2E_DPORT); the daemon itself
+# is started by each test.
+e2e_start_all() {
+	e2e_init
+	[ -x "$TLSPOLICYD" ] || e2e_die "daemon not found: $TLSPOLICYD (build it, or set TLSPOLICYD)"
+	e2e_pg_start
+	e2e_sink_start
+	E2E_DPORT=$(free_port)
+	e2e_postfix_setup "socketmap:inet:127.0.0.1:$E2E_DPORT:$E2E_MAP"
+}

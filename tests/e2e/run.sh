@@ -71,12 +71,7 @@ check_answer() {
 
 # ------------------------------------------------------------------ setup
 
-e2e_init
-[ -x "$TLSPOLICYD" ] || e2e_die "daemon not found: $TLSPOLICYD (build it, or set TLSPOLICYD)"
-e2e_pg_start
-e2e_sink_start
-E2E_DPORT=$(free_port)
-e2e_postfix_setup "socketmap:inet:127.0.0.1:$E2E_DPORT:$E2E_MAP"
+e2e_start_all
 
 SINK=$E2E_SINK_PORT
 NEXTHOP="[127.0.0.1]:$SINK"
