@@ -57,7 +57,7 @@ endif
 
 .PHONY: all check check-unit check-blackbox check-integration check-e2e \
 	check-agreement check-asan docs-check fuzz fuzz-build bench bench-run demo \
-	install uninstall clean format
+	install uninstall clean
 
 all: $(BIN)
 
@@ -192,9 +192,6 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/tlspolicyd.8 \
 		$(DESTDIR)$(MANDIR)/man5/tlspolicyd.conf.5 \
 		$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf.sample
-
-format:
-	clang-format -i src/*.c include/*.h tests/unit/*.c tests/fuzz/*.c
 
 clean:
 	rm -rf build tlspolicyd tests/integration/sockmap_probe \
