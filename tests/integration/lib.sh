@@ -45,14 +45,7 @@ it_cleanup() {
 		fi
 	done
 	for pid in "${IT_PIDS[@]}"; do
-		[ -n "$pid" ] || continue
-		local i
-		for i in $(seq 1 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		[ -n "$pid" ] && it_reap "$pid"
 	done
 	IT_PIDS=()
 	pgc_stop
@@ -122,19 +115,23 @@ it_forget() {
 	done
 }
 
-it_stop() {
+# it_reap PID: wait up to 5 s for a signalled PID, then SIGKILL it;
+# IT_STATUS is its exit status.
+it_reap() {
 	local pid=$1 i
-	IT_STATUS=
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for i in $(seq 1 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	fi
+	for i in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	IT_STATUS=$?
+}
+
+it_stop() {
+	local pid=$1
+	kill -TERM "$pid" 2>/dev/null
+	it_reap "$pid"
 	it_forget "$pid"
 }
 

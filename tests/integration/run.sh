@@ -204,6 +204,18 @@ within_ms() {
 	done
 }
 
+# holds_for MS GAP check_X ARGS...: the check passes on every try for MS
+# milliseconds, GAP seconds apart; on the first failure CHK_GOT says why.
+holds_for() {
+	local ms=$1 gap=$2 end
+	shift 2
+	end=$(($(now_us) + ms * 1000))
+	while [ "$(now_us)" -lt "$end" ]; do
+		"$@" || return 1
+		sleep "$gap"
+	done
+}
+
 # sql STATEMENTS: one psql -c (one transaction); a failure is a test failure.
 sql() {
 	local out
@@ -928,16 +940,7 @@ it_wait_ready "$PORT6" 10 "$STALE_PID" ||
 pg_ctl_opts="-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGC_DIR -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
 if pgc_as "$PGC_BINDIR/pg_ctl" -D "$PGC_DIR/data" -m fast -w stop >/dev/null 2>&1; then
 	pass "PostgreSQL stopped"
-	outage_ok=1
-	outage_end=$(($(now_us) + 2000000))
-	while [ "$(now_us)" -lt "$outage_end" ]; do
-		if ! check_ok example.com verify; then
-			outage_ok=0
-			break
-		fi
-		sleep 0.2
-	done
-	if [ "$outage_ok" = 1 ]; then
+	if holds_for 2000 0.2 check_ok example.com verify; then
 		pass "database down for 2 s: example.com keeps answering OK verify"
 	else
 		fail "database down for 2 s: example.com keeps answering OK verify" \
@@ -1075,18 +1078,11 @@ TX=$!
 IT_PIDS+=("$TX")
 sleep 0.3
 kill -HUP "$DAEMON_PID"
-trunc_ok=1
-trunc_end=$(($(now_us) + 2500000))
-while [ "$(now_us)" -lt "$trunc_end" ]; do
-	if ! check_ok writer.example verify; then
-		trunc_ok=0
-		break
-	fi
-	sleep 0.05
-done
+holds_for 2500 0.05 check_ok writer.example verify
+trunc_rc=$?
 wait "$TX"
 it_forget "$TX"
-if [ "$trunc_ok" = 1 ]; then
+if [ "$trunc_rc" = 0 ]; then
 	pass "reload racing TRUNCATE + re-INSERT: writer.example never lost its row"
 else
 	fail "reload racing TRUNCATE + re-INSERT: writer.example never lost its row" "$CHK_GOT"
