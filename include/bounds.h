@@ -26,13 +26,7 @@
  * bytes, "[host]:port" and LMTP socket paths a little more.  The schema
  * bounds targets to the same length, so a NOTIFY payload always fits.
  */
-#define TARGET_MAX_LEN 1000
-
-/*
- * Canonical form of a target or key.  IDNA conversion can grow a U-label
- * ("xn--" plus punycode), so leave room; longer results never match.
- */
-#define TARGET_MAX_CANON 1100
+#define TARGET_MAX_LEN 1000	/* also bounds the canonical form */
 
 /* Map names are configured by the operator; Postfix forbids ':' in them. */
 #define SOCKMAP_MAX_NAME 64

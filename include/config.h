@@ -72,9 +72,6 @@ int config_load_file(struct config *cfg, const char *path, bool must_exist,
 /* The i-th key name, NULL past the last (for option tables and docs). */
 const char *config_key_name(size_t i);
 
-/* Is name a config key?  (Used to map --long-options to keys.) */
-bool config_is_key(const char *name);
-
 /* Print every key, its default and a one-line description. */
 void config_print_keys(FILE *fp);
 

@@ -20,14 +20,6 @@ struct snapshot;
 
 #define DAEMON_WHY_SIZE 256
 
-struct daemon_stats {
-	uint64_t requests;
-	uint64_t replies[4];		/* by enum sockmap_status */
-	uint64_t frame_errors;
-	uint64_t conns_accepted;
-	uint64_t conns_refused;		/* over max_connections */
-};
-
 struct daemon {
 	const struct config *cfg;
 	struct event_base *base;
@@ -48,7 +40,7 @@ struct daemon {
 
 	size_t nconns;
 	size_t max_conns;	/* max_connections, within RLIMIT_NOFILE */
-	struct daemon_stats stats;
+	uint64_t conns_refused;	/* over max_conns, to rate-limit the warning */
 };
 
 #endif

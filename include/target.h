@@ -19,7 +19,7 @@ enum target_status {
 };
 
 struct target {
-	char canon[TARGET_MAX_CANON + 1];	/* NUL-terminated */
+	char canon[TARGET_MAX_LEN + 1];	/* NUL-terminated */
 	size_t len;
 	/*
 	 * Postfix itself would walk this key to its parents (a valid

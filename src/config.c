@@ -110,12 +110,6 @@ config_key_name(size_t i)
 	return i < NKEYS ? keys[i].name : NULL;
 }
 
-bool
-config_is_key(const char *name)
-{
-	return find_key(name) != NULL;
-}
-
 int
 config_parse_duration(const char *s, unsigned long *ms)
 {

@@ -197,19 +197,15 @@ conn_read(struct bufferevent *bev, void *arg)
 		case NETSTRING_NEED_MORE:
 			return;
 		case NETSTRING_ERR_FORMAT:
-			d->stats.frame_errors++;
 			conn_close(c, "malformed netstring");
 			return;
 		case NETSTRING_ERR_SIZE:
-			d->stats.frame_errors++;
 			conn_close(c, "netstring over the size limit");
 			return;
 		case NETSTRING_OK:
 			break;
 		}
 		rlen = conn_answer(d, payload, plen, frame, &st);
-		d->stats.requests++;
-		d->stats.replies[st]++;
 		if (log_enabled(LOG_LEVEL_DEBUG)) {
 			char pb[LOG_PRINTABLE_SIZE];
 

@@ -57,14 +57,12 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)sa;
 	(void)salen;
 	if (d->nconns >= d->max_conns) {
-		d->stats.conns_refused++;
-		if (d->stats.conns_refused % 1000 == 1)
+		if (d->conns_refused++ % 1000 == 0)
 			log_warning("server: %zu connections, the limit: "
 			    "refusing more", d->max_conns);
 		evutil_closesocket(fd);
 		return;
 	}
-	d->stats.conns_accepted++;
 	conn_new(d, fd);
 }
 

@@ -9,7 +9,7 @@
  * Invariants: only active rows with a usable target are stored; a stored
  * text is printable ASCII (policy_parse() guarantees it for policies, the
  * reply formatter for reasons); lookups never modify the table.
- * Limits: TARGET_MAX_CANON per key, POLICY_MAX_TEXT per text.
+ * Limits: TARGET_MAX_LEN per key, POLICY_MAX_TEXT per text.
  */
 #include <stdint.h>
 #include <stdio.h>

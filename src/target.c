@@ -15,9 +15,10 @@
  *   mx.example.com:587      -> mx.example.com:587     (exact only)
  *
  * Invariants: the output is the same for every spelling of one destination
- * and never longer than TARGET_MAX_CANON; a name IDNA cannot convert keeps
- * its lowercase UTF-8 form, so a key still meets its own row.
- * Limits: TARGET_MAX_LEN, TARGET_MAX_CANON.
+ * and never longer than TARGET_MAX_LEN (IDNA may lengthen a name, and a
+ * canonical form must itself be acceptable input); a name IDNA cannot
+ * convert keeps its lowercase UTF-8 form, so a key still meets its row.
+ * Limits: TARGET_MAX_LEN.
  */
 #include <arpa/inet.h>
 #include <idn2.h>

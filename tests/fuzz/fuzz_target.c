@@ -6,7 +6,7 @@
  * Properties:
  *   - empty or over TARGET_MAX_LEN is always TARGET_NEVER, and NEVER
  *     leaves len 0 and walk false;
- *   - the output is NUL-terminated, len bytes, at most TARGET_MAX_CANON,
+ *   - the output is NUL-terminated, len bytes, at most TARGET_MAX_LEN,
  *     never empty, without ASCII upper case, and without a byte the
  *     input check refuses (controls, space, DEL, '*');
  *   - canon of canon is canon (idempotent), and a walked key stays walked;
@@ -113,7 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	CHECK(st == TARGET_OK);
-	CHECK(t.len > 0 && t.len <= TARGET_MAX_CANON);
+	CHECK(t.len > 0 && t.len <= TARGET_MAX_LEN);
 	CHECK(t.canon[t.len] == '\0' && strlen(t.canon) == t.len);
 	for (i = 0; i < t.len; i++)
 		CHECK(!(t.canon[i] >= 'A' && t.canon[i] <= 'Z'));
