@@ -251,7 +251,10 @@ build_sql(struct pgsync *ps)
 	    tgt, pol, par, act, tbl, tgt);
 }
 
-/* NULL, "f", "false", "0", "no", "off" are false; anything else is true. */
+/*
+ * "f", "false", "0", "no", "off", "n" are false; anything else, NULL
+ * included, is true: an override is never dropped silently.
+ */
 static bool
 is_active(const PGresult *res, int row, int col)
 {
@@ -260,7 +263,7 @@ is_active(const PGresult *res, int row, int col)
 	size_t i;
 
 	if (PQgetisnull(res, row, col))
-		return true;	/* unknown: never silently drop an override */
+		return true;
 	v = PQgetvalue(res, row, col);
 	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
 		if (strcmp(v, no[i]) == 0)
@@ -443,10 +446,7 @@ add_row(struct pgsync *ps, struct snapshot *s, const PGresult *res, int row)
 	enum snapshot_row outcome;
 	bool active = is_active(res, row, 3);
 
-	if (PQgetisnull(res, row, 0)) {
-		ps->rows_bad++;
-		return;
-	}
+	/* a NULL target reads as "": reported as unusable like any other */
 	target = PQgetvalue(res, row, 0);
 	outcome = snapshot_add_row(s, &ps->popts, target,
 	    PQgetvalue(res, row, 1),
@@ -489,8 +489,7 @@ apply_refresh(struct pgsync *ps, const PGresult *res)
 	}
 	/* other spellings of the same target, in tables without the index */
 	for (i = 0; i < n; i++)
-		if (!PQgetisnull(res, i, 0))
-			snapshot_remove_target(d->snap, PQgetvalue(res, i, 0));
+		snapshot_remove_target(d->snap, PQgetvalue(res, i, 0));
 	for (i = 0; i < n; i++)
 		add_row(ps, d->snap, res, i);
 	log_debug("pgsync: refreshed %zu target(s), %d row(s), generation "

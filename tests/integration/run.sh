@@ -860,6 +860,19 @@ else
 fi
 it_stop "$PLAIN_PID"
 
+# NULL in a table without NOT NULL constraints: NULL parameters are empty,
+# a NULL target is reported as unusable, never skipped in silence.
+sql "CREATE TABLE nullable_policy (target text, policy text, params text);
+	INSERT INTO nullable_policy VALUES ('nullparams.example', 'verify', NULL),
+		(NULL, 'secure', NULL)"
+NULLABLE=("$TLSPOLICYD" -c "$IT_TMP/empty.conf" --database "$PGC_CONNINFO"
+	--table nullable_policy --column-parameters params --column-active "")
+run_cmd "${NULLABLE[@]}" --query nullparams.example
+expect_cmd "NULL parameters are empty: --query nullparams.example -> OK verify" 0 '^OK verify$'
+run_cmd "${NULLABLE[@]}" --check
+expect_cmd "--check reports the NULL target as an error" 1 \
+	'^: error: target can never match'
+
 # ------------------------------------------------------------ scenario 17
 # The schema's NOTIFY paths for big statements (over 1000 targets: one bare
 # generation, a full resync) and for many small statements in one
