@@ -72,13 +72,14 @@ $(B)/%.o: src/%.c
 # --- dependency graph (a test that needs more than three is a smell)
 UT = $(B)/tests
 UNIT_CFLAGS = $(ALL_CFLAGS) -Itests/lib -DUNIT_TESTING
-UNIT_TESTS = netstring sockmap target policy snapshot config
+UNIT_TESTS = netstring sockmap hostname target policy snapshot config
 unit_src_netstring = src/netstring.c
 unit_src_sockmap = src/sockmap.c src/netstring.c
-unit_src_target = src/target.c
-unit_src_policy = src/policy.c
-unit_src_snapshot = src/snapshot.c src/target.c src/policy.c src/xalloc.c
-unit_src_config = src/config.c src/policy.c src/log.c src/xalloc.c
+unit_src_hostname = src/hostname.c
+unit_src_target = src/target.c src/hostname.c
+unit_src_policy = src/policy.c src/hostname.c
+unit_src_snapshot = src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
+unit_src_config = src/config.c src/log.c src/xalloc.c
 
 define unit_rule
 $(UT)/test_$(1): tests/unit/test_$(1).c $(unit_src_$(1)) $(wildcard include/*.h) tests/lib/test.h
@@ -134,9 +135,9 @@ FUZZERS = netstring sockmap target policy config
 FZ = build/fuzz
 fuzz_src_netstring = src/netstring.c
 fuzz_src_sockmap = src/sockmap.c src/netstring.c
-fuzz_src_target = src/target.c
-fuzz_src_policy = src/policy.c
-fuzz_src_config = src/config.c src/policy.c src/log.c src/xalloc.c
+fuzz_src_target = src/target.c src/hostname.c
+fuzz_src_policy = src/policy.c src/hostname.c
+fuzz_src_config = src/config.c src/log.c src/xalloc.c
 FUZZ_CFLAGS = $(STD) -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined
 
 define fuzz_rule
@@ -170,7 +171,7 @@ bench-run: $(BIN) $(B)/bench_snapshot
 	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/bench/run.sh
 	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/bench_edit.sh 50
 
-$(B)/bench_snapshot: tests/bench/bench_snapshot.c src/snapshot.c src/target.c src/policy.c src/xalloc.c
+$(B)/bench_snapshot: tests/bench/bench_snapshot.c src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs libidn2)
 
 demo:

@@ -28,6 +28,14 @@
  */
 #define TARGET_MAX_LEN 1000	/* also bounds the canonical form */
 
+/*
+ * Postfix's VALID_HOSTNAME_LEN and VALID_LABEL_LEN (util/valid_hostname.h):
+ * a longer name is not a host name to Postfix, so it is not walked and not
+ * accepted where a policy attribute wants a host name.
+ */
+#define HOSTNAME_MAX_LEN 255
+#define HOSTNAME_MAX_LABEL 63
+
 /* Map names are configured by the operator; Postfix forbids ':' in them. */
 #define SOCKMAP_MAX_NAME 64
 

@@ -25,10 +25,12 @@ struct config {
 	unsigned long poll_interval;	/* all durations in milliseconds */
 	unsigned long max_stale;
 	unsigned long reconnect_max;
+	unsigned long connect_timeout;
 	unsigned long statement_timeout;
+	unsigned long reconcile_interval;	/* 0 = off */
 	unsigned long idle_timeout;
 	unsigned long max_connections;
-	char *table;
+	char *table;		/* "name" or "schema.name" */
 	char *column_target;
 	char *column_policy;
 	char *column_parameters;

@@ -54,10 +54,4 @@ void policy_opts_init(struct policy_opts *opts);
 enum policy_status policy_parse(const struct policy_opts *opts,
     const char *level, const char *params, struct policy_result *res);
 
-/* "3.7" -> 307, "3.7.11" -> 307, "3.10" -> 310; -1 if malformed or < 3.7. */
-int policy_compat_parse(const char *s);
-
-/* "sha256" -> 32 etc. (md5 ... sha512, any case); 0 if unknown. */
-size_t policy_digest_len(const char *name);
-
 #endif

@@ -49,7 +49,10 @@ size_t snapshot_waste(const struct snapshot *s);
 /*
  * Validate one table row and, if active, store it.  params may be NULL.
  * res receives the validation outcome (for the caller to log); for
- * SNAPSHOT_ROW_BAD_TARGET res->problem says why.
+ * SNAPSHOT_ROW_BAD_TARGET res->problem says why.  A target with whitespace
+ * around it, or written "*.X" (stored under ".X", see target_wildcard()),
+ * is SNAPSHOT_ROW_INVALID whatever its policy: res->problem says what to
+ * write instead.
  */
 enum snapshot_row snapshot_add_row(struct snapshot *s,
     const struct policy_opts *opts, const char *target, const char *policy,

@@ -36,6 +36,17 @@ struct target {
 enum target_status target_canon(const char *in, size_t len, struct target *out);
 
 /*
+ * A table target written "*.X", the wildcard habit of other MTAs' tables:
+ * Postfix has no such pattern, and the row was meant for ".X".  When in is
+ * "*." followed by a name target_canon() would walk (a valid host name, see
+ * hostname.h), writes the canonical form of ".X" to out and returns true,
+ * so the row can be stored where its keys will meet it.  Anything else:
+ * false, out empty.  For table targets only: a lookup key "*.X" stays
+ * TARGET_NEVER (Postfix never sends one).
+ */
+bool target_wildcard(const char *in, size_t len, struct target *out);
+
+/*
  * The next key of the parent walk after the suffix at offset off of canon
  * (start with off = 0 for the key itself): Postfix's strchr(name + 1, '.').
  * Returns false when there is no parent left.

@@ -22,7 +22,6 @@
 
 #include "config.h"
 #include "log.h"
-#include "policy.h"
 #include "xalloc.h"
 
 enum type {
@@ -30,11 +29,13 @@ enum type {
 	T_LIST,
 	T_BOOL,
 	T_DURATION,
+	T_DURATION_OFF,	/* 0 = off, else a duration within the bounds */
 	T_UINT,
 	T_LOGLEVEL,
 	T_COMPAT,
 	T_DIGEST,
 	T_IDENT,	/* an SQL identifier, possibly empty */
+	T_TABLE,	/* "name" or "schema.name" */
 };
 
 struct key {
@@ -48,7 +49,11 @@ struct key {
 };
 
 #define OFF(field) offsetof(struct config, field)
+#define SEC 1000UL
 #define DAY (24UL * 3600 * 1000)
+
+/* The oldest Postfix whose policy grammar policy.c knows (3.7). */
+#define COMPAT_OLDEST 307
 
 static const struct key keys[] = {
 	{"listen", T_LIST, OFF(listen), 0, 0, CONFIG_DEFAULT_LISTEN,
@@ -65,13 +70,18 @@ static const struct key keys[] = {
 	    "serve the last data this long after the database went away"},
 	{"reconnect_max", T_DURATION, OFF(reconnect_max), 100, DAY, "5s",
 	    "cap of the reconnect backoff"},
+	{"connect_timeout", T_DURATION, OFF(connect_timeout), SEC, 300 * SEC,
+	    "10s", "how long connecting to the database may take"},
 	{"statement_timeout", T_DURATION, OFF(statement_timeout), 0, DAY,
 	    "10s", "PostgreSQL statement_timeout of the daemon's session"},
+	{"reconcile_interval", T_DURATION_OFF, OFF(reconcile_interval), SEC,
+	    30 * DAY, "1h", "full reload compared with the incremental "
+	    "state (0: off)"},
 	{"idle_timeout", T_DURATION, OFF(idle_timeout), 1000, DAY, "300s",
 	    "close a client connection idle this long"},
 	{"max_connections", T_UINT, OFF(max_connections), 1, 1000000,
 	    "16384", "client connections served at once"},
-	{"table", T_IDENT, OFF(table), 0, 0, "tls_policy",
+	{"table", T_TABLE, OFF(table), 0, 0, "public.tls_policy",
 	    "policy table, optionally schema-qualified"},
 	{"column_target", T_IDENT, OFF(column_target), 0, 0, "target",
 	    "column holding the destination"},
@@ -139,6 +149,71 @@ config_parse_duration(const char *s, unsigned long *ms)
 	return -1;
 }
 
+/* One version component: 1-3 digits, no leading zero. */
+static bool
+compat_number(const char **sp, int *n)
+{
+	const char *s = *sp;
+	int digits = 0;
+
+	*n = 0;
+	while (isdigit((unsigned char)*s) && digits < 4) {
+		*n = *n * 10 + (*s++ - '0');
+		digits++;
+	}
+	if (digits == 0 || digits > 3 || (digits > 1 && **sp == '0'))
+		return false;
+	*sp = s;
+	return true;
+}
+
+/*
+ * A Postfix version as the policy module wants it, major * 100 + minor:
+ * "3.7" -> 307, "3.7.11" (as postconf mail_version prints it) -> 307,
+ * "3.10" -> 310.  -1 if malformed or older than 3.7, the oldest grammar
+ * the policy module knows.
+ */
+static int
+parse_compat(const char *s)
+{
+	int major;
+	int minor;
+	int patch;
+
+	if (!compat_number(&s, &major) || *s++ != '.' ||
+	    !compat_number(&s, &minor) || minor > 99)
+		return -1;
+	if (*s == '.') {
+		s++;
+		if (!compat_number(&s, &patch))
+			return -1;
+	}
+	if (*s != '\0' || major * 100 + minor < COMPAT_OLDEST)
+		return -1;
+	return major * 100 + minor;
+}
+
+/*
+ * The digest length in bytes of Postfix's smtp_tls_fingerprint_digest
+ * names (any case); 0 if unknown.  The policy module checks each
+ * fingerprint against this length.
+ */
+static size_t
+digest_len(const char *name)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+	} digests[] = {{"md5", 16}, {"sha1", 20}, {"sha224", 28},
+	    {"sha256", 32}, {"sha384", 48}, {"sha512", 64}};
+	size_t i;
+
+	for (i = 0; i < sizeof(digests) / sizeof(digests[0]); i++)
+		if (strcasecmp(name, digests[i].name) == 0)
+			return digests[i].len;
+	return 0;
+}
+
 static int
 parse_bool(const char *s, bool *b)
 {
@@ -153,18 +228,41 @@ parse_bool(const char *s, bool *b)
 	return 0;
 }
 
-/* Letters, digits, '_' and '$', optionally "schema.name"; or empty. */
+/*
+ * One SQL name the daemon can put between double quotes as is: a letter or
+ * '_', then letters, digits, '_' and '$'; at most 63 bytes, PostgreSQL's
+ * NAMEDATALEN - 1 (a longer name would be truncated to another one).
+ */
 static bool
-valid_ident(const char *s)
+valid_name(const char *s, size_t n)
 {
 	size_t i;
 
-	for (i = 0; s[i] != '\0'; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
-		    s[i] != '$' && s[i] != '.')
+	if (n == 0 || n > 63 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '$')
 			return false;
-	return i < 64 && (i == 0 || isalpha((unsigned char)s[0]) ||
-	    s[0] == '_');
+	return true;
+}
+
+/* A column: one name, or empty for "the table has no such column". */
+static bool
+valid_ident(const char *s)
+{
+	return s[0] == '\0' || valid_name(s, strlen(s));
+}
+
+/* The table: "name" or "schema.name", never empty. */
+static bool
+valid_table(const char *s)
+{
+	const char *dot = strchr(s, '.');
+
+	if (dot == NULL)
+		return valid_name(s, strlen(s));
+	return valid_name(s, (size_t)(dot - s)) &&
+	    valid_name(dot + 1, strlen(dot + 1));
 }
 
 /*
@@ -234,9 +332,11 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 		*(char **)field = xstrdup(v);
 		return 0;
 	case T_IDENT:
-		if (!valid_ident(v)) {
+	case T_TABLE:
+		if (k->type == T_IDENT ? !valid_ident(v) : !valid_table(v)) {
 			snprintf(err, errsz, "%s: \"%s\" is not an SQL "
-			    "identifier", k->name, v);
+			    "identifier%s", k->name, v, k->type == T_TABLE ?
+			    " or schema.identifier" : "");
 			return -1;
 		}
 		xfree(*(char **)field);
@@ -254,6 +354,16 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 		    ul > k->max) {
 			snprintf(err, errsz, "%s: \"%s\" is not a duration "
 			    "between %lums and %lus (e.g. 10s, 500ms, 5m)",
+			    k->name, v, k->min, k->max / 1000);
+			return -1;
+		}
+		*(unsigned long *)field = ul;
+		return 0;
+	case T_DURATION_OFF:
+		if (config_parse_duration(v, &ul) < 0 || (ul != 0 &&
+		    (ul < k->min || ul > k->max))) {
+			snprintf(err, errsz, "%s: \"%s\" is not 0 (off) or a "
+			    "duration between %lums and %lus (e.g. 1h, 30m)",
 			    k->name, v, k->min, k->max / 1000);
 			return -1;
 		}
@@ -279,7 +389,7 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 		*(int *)field = i;
 		return 0;
 	case T_COMPAT:
-		if ((i = policy_compat_parse(v)) < 0) {
+		if ((i = parse_compat(v)) < 0) {
 			snprintf(err, errsz, "%s: \"%s\" is not a Postfix "
 			    "version 3.7 or later (e.g. 3.7, 3.10)", k->name, v);
 			return -1;
@@ -287,7 +397,7 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 		*(int *)field = i;
 		return 0;
 	case T_DIGEST:
-		if ((ul = policy_digest_len(v)) == 0) {
+		if ((ul = digest_len(v)) == 0) {
 			snprintf(err, errsz, "%s: \"%s\" is not a digest "
 			    "(md5, sha1, sha224, sha256, sha384, sha512)",
 			    k->name, v);
@@ -330,7 +440,8 @@ config_free(struct config *cfg)
 			while (n > 0)
 				xfree(list[--n]);
 		} else if (keys[i].type == T_STRING ||
-		    keys[i].type == T_IDENT || keys[i].type == T_DIGEST) {
+		    keys[i].type == T_IDENT || keys[i].type == T_TABLE ||
+		    keys[i].type == T_DIGEST) {
 			xfree(*(char **)field);
 		}
 	}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <libpq-fe.h>
 
 #include "config.h"
 #include "conn.h"
@@ -67,6 +68,20 @@ usage(FILE *fp)
 	config_print_keys(fp);
 }
 
+
+/* libpq's message is dropped: it may quote the string, password and all. */
+static bool
+conninfo_parses(const char *conninfo)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+
+	PQfreemem(err);
+	if (opts == NULL)
+		return false;
+	PQconninfoFree(opts);
+	return true;
+}
 
 /* Tell systemd (Type=notify) we serve; a no-op outside systemd. */
 static void
@@ -148,8 +163,14 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 /* --query and --check: the loader runs once, then the loop stops. */
 struct oneshot {
 	struct daemon *d;
+	bool finished;		/* done was called, maybe before the loop ran */
 	bool ok;
+	bool timed_out;
 	bool errors;
+	struct event *deadline;
+	struct timeval window;	/* connect_timeout + statement_timeout */
+	unsigned long rows;	/* rows loaded so far */
+	unsigned long rows_then;	/* ... when the deadline last fired */
 };
 
 static void
@@ -158,8 +179,44 @@ oneshot_done(void *arg, bool ok, const char *why)
 	struct oneshot *o = arg;
 
 	(void)why;
+	o->finished = true;
 	o->ok = ok;
 	event_base_loopbreak(o->d->base);
+}
+
+/*
+ * Nothing may make --query or --check wait for ever: give up, unless rows
+ * arrived since the last time.  The SELECT of a full load is exempt from
+ * statement_timeout because a big table may take longer; such a load is
+ * progress, not a hang, and gets another window.
+ */
+static void
+oneshot_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct oneshot *o = arg;
+
+	(void)fd;
+	(void)what;
+	if (o->rows != o->rows_then) {
+		o->rows_then = o->rows;
+		if (evtimer_add(o->deadline, &o->window) == 0)
+			return;
+	}
+	o->timed_out = true;
+	event_base_loopbreak(o->d->base);
+}
+
+static void
+count_row(void *arg, const char *target, bool active,
+    enum snapshot_row outcome, const struct policy_result *res)
+{
+	struct oneshot *o = arg;
+
+	(void)target;
+	(void)active;
+	(void)outcome;
+	(void)res;
+	o->rows++;
 }
 
 static void
@@ -171,6 +228,7 @@ check_row(void *arg, const char *target, bool active,
 	const char *t = log_printable(target, strlen(target), pb);
 	const char *inactive = active ? "" : " (inactive row)";
 
+	o->rows++;
 	switch (outcome) {
 	case SNAPSHOT_ROW_VALID:
 		break;
@@ -201,15 +259,37 @@ check_conflict(void *arg, const char *key, const char *a, const char *b)
 static int
 run_oneshot(struct daemon *d, const char *query_key)
 {
-	struct oneshot o = {d, false, false};
-	struct pgsync_hooks hooks = {NULL, oneshot_done, &o, true};
+	unsigned long ms = d->cfg->connect_timeout + d->cfg->statement_timeout;
+	struct oneshot o;
+	struct pgsync_hooks hooks = {count_row, oneshot_done, &o, true};
 	struct pgsync *ps;
 	int rc;
 
+	memset(&o, 0, sizeof(o));
+	o.d = d;
+	o.window.tv_sec = (time_t)(ms / 1000);
+	o.window.tv_usec = (suseconds_t)(ms % 1000 * 1000);
 	if (query_key == NULL)
 		hooks.row = check_row;
 	ps = pgsync_new(d, &hooks);
-	event_base_dispatch(d->base);
+	/*
+	 * A session that fails at once reports it from inside pgsync_new():
+	 * its loopbreak came before the loop and is forgotten when the loop
+	 * starts, so the loop must not start.  Otherwise the connect and the
+	 * statements each have their own timeout; the deadline is their sum
+	 * and catches whatever is stuck between them.
+	 */
+	if (!o.finished) {
+		o.deadline = evtimer_new(d->base, oneshot_deadline, &o);
+		if (o.deadline == NULL ||
+		    evtimer_add(o.deadline, &o.window) < 0)
+			log_fatal(1, "main: cannot arm the --query/--check "
+			    "deadline");
+		event_base_dispatch(d->base);
+		event_free(o.deadline);
+	}
+	if (o.timed_out && d->snap == NULL)
+		snprintf(d->why, sizeof(d->why), "timed out");
 
 	if (query_key != NULL) {
 		char payload[NETSTRING_MAX_PAYLOAD + 1];
@@ -227,8 +307,9 @@ run_oneshot(struct daemon *d, const char *query_key)
 		n = len - (size_t)(colon + 1 - frame) - 1;
 		printf("%.*s\n", (int)n, colon + 1);
 		rc = st == SOCKMAP_OK ? 0 : st == SOCKMAP_NOTFOUND ? 1 : 2;
-	} else if (!o.ok) {
-		printf("database: error: could not check: %s\n", d->why);
+	} else if (!o.ok || !o.finished) {
+		printf("database: error: could not check: %s\n",
+		    o.timed_out ? "timed out" : d->why);
 		rc = 2;
 	} else {
 		snapshot_conflicts(d->snap, check_conflict, &o);
@@ -337,6 +418,17 @@ main(int argc, char **argv)
 			config_free(&cfg);
 			return EXIT_USAGE;
 		}
+	}
+	/*
+	 * A string libpq cannot parse would fail every connect attempt for
+	 * ever: a configuration error, said now.  Neither the string nor
+	 * libpq's message is shown: both may contain the password.
+	 */
+	if (!conninfo_parses(cfg.database)) {
+		fprintf(stderr, "tlspolicyd: config: database: not a valid "
+		    "libpq connection string\n");
+		config_free(&cfg);
+		return EXIT_USAGE;
 	}
 	log_set_level((enum log_level)cfg.log_level);
 	if (query_key != NULL || check)

@@ -32,7 +32,7 @@
  * - POLICY_MAX_TEXT bounds the canonical text (longer: invalid);
  *   POLICY_MAX_PROBLEM the problem, which quotes at most QUOTE_MAX bytes
  *   of input, non-printable bytes shown as '?'.
- * - HOSTNAME_MAX, LABEL_MAX are Postfix's valid_hostname() limits.
+ * - Host names: Postfix's valid_hostname() limits (hostname.h).
  */
 
 #include <stdarg.h>
@@ -41,11 +41,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hostname.h"
 #include "policy.h"
-
-/* Postfix util/valid_hostname.h: VALID_HOSTNAME_LEN, VALID_LABEL_LEN. */
-#define HOSTNAME_MAX	255
-#define LABEL_MAX	63
 
 /* Input bytes quoted in a problem. */
 #define QUOTE_MAX	64
@@ -166,18 +163,6 @@ static const char *const version_words[] = {
 /* tls_verify.c, tls_client.c: special match patterns, any case. */
 static const char *const match_words[] = {
 	"hostname", "nexthop", "dot-nexthop", NULL
-};
-
-static const struct digest {
-	const char *name;
-	size_t len;
-} digests[] = {
-	{ "md5", 16 },
-	{ "sha1", 20 },
-	{ "sha224", 28 },
-	{ "sha256", 32 },
-	{ "sha384", 48 },
-	{ "sha512", 64 },
 };
 
 /* A byte range of the input, not NUL-terminated. */
@@ -437,39 +422,6 @@ warn(struct parse *p, const char *fmt, ...)
  * Value syntax.
  */
 
-/* util/valid_hostname.c, valid_hostname(): '_' allowed, not all-numeric. */
-static bool
-hostname_valid(struct span s)
-{
-	size_t label = 0;
-	bool non_numeric = false;
-	size_t i;
-
-	if (s.n == 0 || s.n > HOSTNAME_MAX)
-		return false;
-	for (i = 0; i < s.n; i++) {
-		int c = (unsigned char)s.p[i];
-		bool last = i + 1 == s.n;
-
-		if (is_alpha(c) || is_digit(c) || c == '_') {
-			if (++label > LABEL_MAX)
-				return false;
-			if (!is_digit(c))
-				non_numeric = true;
-		} else if (c == '.') {
-			if (label == 0 || last)
-				return false;
-			label = 0;
-		} else if (c == '-') {
-			if (++label == 1 || last || s.p[i + 1] == '.')
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return non_numeric;
-}
-
 /* tls_misc.c, parse_tls_version(): a version name or a hex number. */
 static bool
 tls_version_valid(struct span s)
@@ -616,7 +568,7 @@ put_sni(struct parse *p, const struct rule *r, struct span v)
 	 * "hostname" and "nexthop" are valid hostnames too.  Postfix compares
 	 * them case-sensitively (tls_client.c), so the case is kept.
 	 */
-	if (!hostname_valid(v))
+	if (!hostname_valid(v.p, v.n))
 		return invalid(p, "\"%s=%s\" specifies an invalid hostname",
 		    r->name, quote(&q, v));
 	return put_verbatim(p, r, v);
@@ -638,7 +590,7 @@ put_hostname(struct parse *p, const struct rule *r, struct span v)
 
 	if (r->kind == KIND_MX_PATTERN && h.n > 2 && memcmp(h.p, "*.", 2) == 0)
 		h = span_of(h.p + 2, h.n - 2);
-	if (!hostname_valid(h))
+	if (!hostname_valid(h.p, h.n))
 		return invalid(p, "attribute \"%s\" has a malformed value "
 		    "\"%s\"", r->name, quote(&q, v));
 	return put_verbatim(p, r, v);
@@ -724,8 +676,9 @@ put_item(struct parse *p, const struct rule *r, struct span s)
 	case KIND_MATCH:
 		if (p->level == LEVEL_FINGERPRINT)
 			return put_digest(p, s);
-		if (word_index(match_words, s) < 0 && !hostname_valid(
-		    s.p[0] == '.' ? span_of(s.p + 1, s.n - 1) : s))
+		if (word_index(match_words, s) < 0 &&
+		    !(s.p[0] == '.' ? hostname_valid(s.p + 1, s.n - 1) :
+		    hostname_valid(s.p, s.n)))
 			return invalid(p, "invalid pattern \"%s\" in \"%s\" "
 			    "value", quote(&q, s), r->name);
 		for (i = 0; i < s.n; i++)
@@ -1112,56 +1065,4 @@ invalid:
 	res->text[0] = 0;
 	res->warned = false;
 	return POLICY_INVALID;
-}
-
-/* One version component: 1-3 digits, no leading zero. */
-static bool
-compat_number(const char **sp, int *n)
-{
-	const char *s = *sp;
-	int digits = 0;
-
-	*n = 0;
-	while (is_digit((unsigned char)*s) && digits < 4) {
-		*n = *n * 10 + (*s++ - '0');
-		digits++;
-	}
-	if (digits == 0 || digits > 3 || (digits > 1 && **sp == '0'))
-		return false;
-	*sp = s;
-	return true;
-}
-
-int
-policy_compat_parse(const char *s)
-{
-	int major;
-	int minor;
-	int patch;
-
-	if (s == NULL || !compat_number(&s, &major) || *s++ != '.' ||
-	    !compat_number(&s, &minor) || minor > 99)
-		return -1;
-	/* "3.7.11", as postconf mail_version prints it. */
-	if (*s == '.') {
-		s++;
-		if (!compat_number(&s, &patch))
-			return -1;
-	}
-	if (*s != 0 || major * 100 + minor < COMPAT_MIN)
-		return -1;
-	return major * 100 + minor;
-}
-
-size_t
-policy_digest_len(const char *name)
-{
-	size_t i;
-
-	if (name == NULL)
-		return 0;
-	for (i = 0; i < sizeof(digests) / sizeof(digests[0]); i++)
-		if (span_eq_nocase(span_of(name, strlen(name)), digests[i].name))
-			return digests[i].len;
-	return 0;
 }

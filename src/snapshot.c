@@ -6,9 +6,10 @@
  * its canonical key, its target as the table spells it (omitted when the
  * two are equal, the common case) and the text it answers with.
  *
- * Invariants: only active rows with a usable target are stored; a stored
- * text is printable ASCII (policy_parse() guarantees it for policies, the
- * reply formatter for reasons); lookups never modify the table.
+ * Invariants: only active rows with a usable target are stored (a target
+ * "*.X" is stored as invalid under ".X", see row_key()); a stored text is
+ * printable ASCII (policy_parse() guarantees it for policies, the reply
+ * formatter for reasons); lookups never modify the table.
  * Limits: TARGET_MAX_LEN per key, POLICY_MAX_TEXT per text.
  */
 #include <stdint.h>
@@ -234,6 +235,35 @@ trim_span(const char *s, size_t len, size_t *start)
 	return len - a;
 }
 
+/*
+ * The key a table target (already trimmed) is stored under: its canonical
+ * form, or for "*.X" the ".X" the row was meant for (*wildcard set), so
+ * that row answers TEMP for the names it was meant to cover instead of
+ * silently matching none.  false: no key can ever match the target.
+ */
+static bool
+row_key(const char *target, size_t n, struct target *key, bool *wildcard)
+{
+	*wildcard = false;
+	if (target_canon(target, n, key) == TARGET_OK)
+		return true;
+	*wildcard = target_wildcard(target, n, key);
+	return *wildcard;
+}
+
+/* Say what to write instead of "*.X": the corrected spelling comes first. */
+static void
+wildcard_problem(struct policy_result *res, const char *target, size_t n)
+{
+	size_t sz = sizeof(res->problem);
+
+	if ((size_t)snprintf(res->problem, sz, "target \"%.*s\" is not a "
+	    "Postfix pattern: write \"%.*s\"", (int)n, target, (int)n - 1,
+	    target + 1) >= sz)
+		snprintf(res->problem, sz, "a target \"*.\" is not a Postfix "
+		    "pattern: write \"%.*s\"", (int)n - 1, target + 1);
+}
+
 enum snapshot_row
 snapshot_add_row(struct snapshot *s, const struct policy_opts *opts,
     const char *target, const char *policy, const char *params, bool active,
@@ -244,23 +274,29 @@ snapshot_add_row(struct snapshot *s, const struct policy_opts *opts,
 	char why[POLICY_MAX_PROBLEM + TARGET_MAX_LEN + 32];
 	size_t tlen = strlen(target);
 	size_t start, n = trim_span(target, tlen, &start);
+	bool wildcard;
 
 	if (policy_parse(opts, policy, params, res) == POLICY_OK)
 		outcome = res->warned ? SNAPSHOT_ROW_WARNED : SNAPSHOT_ROW_VALID;
 	else
 		outcome = SNAPSHOT_ROW_INVALID;
 
-	if (target_canon(target + start, n, &key) != TARGET_OK) {
+	if (!row_key(target + start, n, &key, &wildcard)) {
 		snprintf(res->problem, sizeof(res->problem),
 		    "target can never match a lookup key (empty, over %d bytes, "
 		    "'*', whitespace or not UTF-8)", TARGET_MAX_LEN);
 		return SNAPSHOT_ROW_BAD_TARGET;
 	}
 	/*
-	 * "example.com " is meant for example.com: skipping the row would
-	 * silently drop a strict override, so its key answers TEMP instead.
+	 * "example.com " is meant for example.com, "*.example.com" for
+	 * .example.com: skipping the row would silently drop a strict
+	 * override, so the names it was meant for answer TEMP instead.  The
+	 * wildcard's correction also drops the whitespace.
 	 */
-	if (n != tlen) {
+	if (wildcard) {
+		wildcard_problem(res, target + start, n);
+		outcome = SNAPSHOT_ROW_INVALID;
+	} else if (n != tlen) {
 		snprintf(res->problem, sizeof(res->problem), "target has "
 		    "whitespace around it; its key answers TEMP until fixed");
 		outcome = SNAPSHOT_ROW_INVALID;
@@ -287,8 +323,9 @@ snapshot_remove_target(struct snapshot *s, const char *raw_target)
 	struct target key;
 	struct row **pp;
 	uint32_t h;
+	bool wildcard;
 
-	if (target_canon(raw_target + start, n, &key) != TARGET_OK)
+	if (!row_key(raw_target + start, n, &key, &wildcard))
 		return;
 	h = hash_key(key.canon, key.len);
 	pp = &s->buckets[h & s->mask];
@@ -378,3 +415,4 @@ snapshot_conflicts(const struct snapshot *s,
 					    row_raw(b));
 	}
 }
+

@@ -13,6 +13,8 @@
  *   [IPv6:2001:DB8:0::1]:25 -> [ipv6:2001:db8::1]:25  (exact only)
  *   192.0.2.1               -> [192.0.2.1]            (what Postfix sends)
  *   mx.example.com:587      -> mx.example.com:587     (exact only)
+ *   *.example.com           -> never; as a table target -> .example.com,
+ *                              stored invalid (target_wildcard)
  *
  * Invariants: the output is the same for every spelling of one destination
  * and never longer than TARGET_MAX_LEN (IDNA may lengthen a name, and a
@@ -27,11 +29,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hostname.h"
 #include "target.h"
-
-/* Postfix's VALID_LABEL_LEN and VALID_HOSTNAME_LEN (valid_hostname.c). */
-#define LABEL_MAX 63
-#define HOSTNAME_MAX 255
 
 /* Strict UTF-8 without control characters, spaces or '*'. */
 static bool
@@ -76,40 +75,6 @@ acceptable_bytes(const unsigned char *s, size_t len)
 		i += n + 1;
 	}
 	return true;
-}
-
-/* Postfix's valid_hostname(), without its logging. */
-static bool
-valid_hostname(const char *s, size_t len)
-{
-	size_t label = 0;
-	bool non_numeric = false;
-	size_t i;
-
-	if (len == 0 || len > HOSTNAME_MAX)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_') {
-			if (++label > LABEL_MAX)
-				return false;
-			if (!(c >= '0' && c <= '9'))
-				non_numeric = true;
-		} else if (c == '.') {
-			if (label == 0 || i + 1 == len)
-				return false;
-			label = 0;
-		} else if (c == '-') {
-			non_numeric = true;
-			if (++label == 1 || i + 1 == len || s[i + 1] == '.')
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return non_numeric;
 }
 
 struct out {
@@ -297,12 +262,24 @@ target_canon(const char *in, size_t len, struct target *t)
 		put(&o, low, lead);
 		put_host(&o, low + lead, len - lead, &dotted);
 		t->walk = !dotted && !o.never &&
-		    valid_hostname(t->canon + lead, o.len - lead);
+		    hostname_valid(t->canon + lead, o.len - lead);
 	}
 	if (o.never)
 		return TARGET_NEVER;
 	t->len = o.len;
 	return TARGET_OK;
+}
+
+bool
+target_wildcard(const char *in, size_t len, struct target *t)
+{
+	if (len > 2 && in[0] == '*' && in[1] == '.' &&
+	    target_canon(in + 1, len - 1, t) == TARGET_OK && t->walk)
+		return true;
+	t->canon[0] = '\0';
+	t->len = 0;
+	t->walk = false;
+	return false;
 }
 
 bool

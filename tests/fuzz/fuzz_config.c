@@ -9,7 +9,10 @@
  *      the file to the command line, so the override rules are run too).
  * Properties: never crashes or leaks (ASan/LSan); every error comes with
  * a non-empty, NUL-terminated message; a successful set leaves every key
- * inside its bounds; config_free() after anything.
+ * inside its bounds; config_free() after anything.  The raw bytes as a
+ * postfix_compat value are refused or a version >= 3.7 that prints back as
+ * a prefix of them and parses again to itself; as a fingerprint_digest,
+ * refused or a known digest length.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -78,12 +81,18 @@ check_bounds(const struct config *cfg, bool lists_set)
 	CHECK(cfg->poll_interval >= 100 && cfg->poll_interval <= DAY);
 	CHECK(cfg->max_stale <= 365 * DAY);
 	CHECK(cfg->reconnect_max >= 100 && cfg->reconnect_max <= DAY);
+	CHECK(cfg->connect_timeout >= 1000 && cfg->connect_timeout <= 300000);
 	CHECK(cfg->statement_timeout <= DAY);
+	CHECK(cfg->reconcile_interval == 0 ||
+	    (cfg->reconcile_interval >= 1000 &&
+	    cfg->reconcile_interval <= 30 * DAY));
 	CHECK(cfg->idle_timeout >= 1000 && cfg->idle_timeout <= DAY);
 	CHECK(cfg->max_connections >= 1 && cfg->max_connections <= 1000000);
 	CHECK(cfg->postfix_compat >= 307);
 	CHECK(cfg->fingerprint_len >= 16 && cfg->fingerprint_len <= 64);
 	CHECK(cfg->log_level >= 0 && cfg->log_level <= 3);
+	CHECK(cfg->table != NULL && cfg->table[0] != '\0' &&
+	    strchr(cfg->table, '.') == strrchr(cfg->table, '.'));
 	CHECK(cfg->database != NULL && cfg->table != NULL &&
 	    cfg->column_target != NULL && cfg->column_policy != NULL &&
 	    cfg->column_parameters != NULL && cfg->column_active != NULL &&
@@ -158,6 +167,39 @@ run_lines(const uint8_t *data, size_t size)
 	free(text);
 }
 
+static void
+check_compat_digest(const char *s)
+{
+	struct config cfg;
+	char err[256], again[16];
+	int v;
+
+	config_init(&cfg);
+	if (config_set(&cfg, "postfix_compat", s, CONFIG_FILE, err,
+	    sizeof(err)) == 0) {
+		v = cfg.postfix_compat;
+		CHECK(v >= 307);
+		snprintf(again, sizeof(again), "%d.%d", v / 100, v % 100);
+		CHECK(strncmp(s, again, strlen(again)) == 0);
+		CHECK(config_set(&cfg, "postfix_compat", again, CONFIG_ARGV,
+		    err, sizeof(err)) == 0);
+		CHECK(cfg.postfix_compat == v);
+	} else {
+		CHECK(cfg.postfix_compat == 307);
+	}
+	if (config_set(&cfg, "fingerprint_digest", s, CONFIG_FILE, err,
+	    sizeof(err)) == 0) {
+		size_t n = cfg.fingerprint_len;
+
+		CHECK(n == 16 || n == 20 || n == 28 || n == 32 || n == 48 ||
+		    n == 64);
+		CHECK(strcmp(cfg.fingerprint_digest, s) == 0);
+	} else {
+		CHECK(cfg.fingerprint_len == 32);
+	}
+	config_free(&cfg);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -176,6 +218,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	if (config_parse_duration(s, &ms) == 0)
 		CHECK(s[0] >= '0' && s[0] <= '9');
+	check_compat_digest(s);
 	free(s);
 	return 0;
 }

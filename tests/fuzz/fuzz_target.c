@@ -11,8 +11,12 @@
  *     input check refuses (controls, space, DEL, '*');
  *   - canon of canon is canon (idempotent), and a walked key stays walked;
  *   - ASCII case of the input does not matter;
- *   - a walked key holds only [a-z0-9._-];
- *   - target_parent() moves strictly forward to a '.', and terminates.
+ *   - a walked key holds only [a-z0-9._-], and a letter or '_' (Postfix's
+ *     valid_hostname(): digits, hyphens and dots alone are numeric);
+ *   - target_parent() moves strictly forward to a '.', and terminates;
+ *   - target_wildcard() takes exactly "*." and a name that walks, gives
+ *     that name's ".X" key, walked; and "*." before a walked key without
+ *     a leading dot is always a wildcard for "." + that key.
  *
  * Build with -DFUZZ_TARGET_SKIP_KNOWN to skip the idempotence check for
  * non-ASCII input -- the known bug test_target.c fails on, where IDNA
@@ -80,6 +84,7 @@ check_walk(const struct target *t)
 			    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
 			    c == '-');
 		}
+		CHECK(strspn(t->canon, "0123456789-.") < t->len);
 	}
 	for (;;) {
 		prev = off;
@@ -95,6 +100,47 @@ check_walk(const struct target *t)
 	CHECK(off == prev);
 }
 
+static void
+check_wildcard(const char *in, size_t size)
+{
+	struct target w, plain;
+
+	memset(&w, 0x5a, sizeof(w));
+	if (!target_wildcard(in, size, &w)) {
+		CHECK(w.len == 0 && !w.walk && w.canon[0] == '\0');
+		return;
+	}
+	CHECK(size > 2 && in[0] == '*' && in[1] == '.');
+	CHECK(w.walk && w.len > 1 && w.canon[0] == '.');
+	CHECK(w.canon[w.len] == '\0' && strlen(w.canon) == w.len);
+	CHECK(target_canon(in + 1, size - 1, &plain) == TARGET_OK);
+	CHECK(plain.walk && plain.len == w.len &&
+	    memcmp(plain.canon, w.canon, w.len) == 0);
+	/* as a lookup key it never matches: Postfix never sends "*" */
+	CHECK(target_canon(in, size, &plain) == TARGET_NEVER);
+	check_walk(&w);
+}
+
+/* "*." + a walked key without a leading dot: the wildcard of that key. */
+static void
+check_as_wildcard(const char *in, size_t size, const struct target *t)
+{
+	struct target w;
+	char *star;
+
+	if (!t->walk || in[0] == '.' || size + 1 > TARGET_MAX_LEN)
+		return;
+	star = malloc(size + 2);
+	CHECK(star != NULL);
+	star[0] = '*';
+	star[1] = '.';
+	memcpy(star + 2, in, size);
+	CHECK(target_wildcard(star, size + 2, &w));
+	CHECK(w.len == t->len + 1 && w.canon[0] == '.' &&
+	    memcmp(w.canon + 1, t->canon, t->len) == 0);
+	free(star);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -104,6 +150,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *flipped;
 	size_t i;
 
+	check_wildcard(in, size);
 	st = target_canon(in, size, &t);
 	if (size == 0 || size > TARGET_MAX_LEN)
 		CHECK(st == TARGET_NEVER);
@@ -118,6 +165,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < t.len; i++)
 		CHECK(!(t.canon[i] >= 'A' && t.canon[i] <= 'Z'));
 	check_walk(&t);
+	check_as_wildcard(in, size, &t);
 	if (!acceptable_output(&t))
 		fprintf(stderr, "fuzz_target: output \"%s\"\n", t.canon);
 	CHECK(acceptable_output(&t));

@@ -242,6 +242,14 @@ cmd_got() {
 		"$(printf '%s' "$C_ERR" | tr '\n' '|' | cut -c1-600)"
 }
 
+# run_cmd_ms ARGS...: run_cmd, and C_MS the milliseconds it took.
+run_cmd_ms() {
+	local t0
+	t0=$(now_us)
+	run_cmd "$@"
+	C_MS=$((($(now_us) - t0) / 1000))
+}
+
 # expect_cmd DESC WANT_RC [STDOUT-REGEX|""] [OUTPUT-SUBSTRING (stdout+stderr)]
 expect_cmd() {
 	local desc=$1 want_rc=$2 re=${3:-} sub=${4:-} ok=1
@@ -258,6 +266,18 @@ expect_cmd() {
 		fail "$desc" "want: exit $want_rc${re:+, a stdout line matching /$re/}${sub:+, output containing \"$sub\"}" \
 			"$(cmd_got)"
 	fi
+}
+
+# expect_cmd_within MS DESC WANT_RC [REGEX] [SUBSTRING]: expect_cmd for a
+# command run by run_cmd_ms, which must also have ended within MS ms.
+expect_cmd_within() {
+	local ms=$1
+	shift
+	if [ "$C_MS" -gt "$ms" ]; then
+		fail "$1" "took $C_MS ms, want at most $ms" "$(cmd_got)"
+		return
+	fi
+	expect_cmd "$@"
 }
 
 finish() {
@@ -704,6 +724,56 @@ else
 	fail "-c /nonexistent/tlspolicyd.conf: says why" "$(cmd_got)"
 fi
 
+# A connection string libpq cannot parse is a configuration error at start
+# (tlspolicyd.conf(5)), and never echoed: it may hold a password.  --query
+# and --check never hang: whatever fails before or during the load ends
+# them with exit 2 and one line.
+run_cmd_ms "$TLSPOLICYD" -c "$IT_TMP/empty.conf" -f \
+	--listen "inet:127.0.0.1:$NOWHERE_PORT" --database 'password=s3cret bogus=1'
+expect_cmd_within 15000 "daemon with --database 'bogus=1': exit 2 at start" 2 "" \
+	"database: not a valid libpq connection string"
+if [[ "$C_OUT$C_ERR" == *s3cret* ]]; then
+	fail "the unparsable connection string is not echoed" "$(cmd_got)"
+else
+	pass "the unparsable connection string is not echoed"
+fi
+run_cmd_ms "$TLSPOLICYD" -c "$IT_TMP/empty.conf" --query k --database 'bogus=1'
+expect_cmd_within 15000 "--query k --database 'bogus=1': exit 2 within 15 s" 2 \
+	"" "database: not a valid libpq connection string"
+run_cmd_ms "$TLSPOLICYD" -c "$IT_TMP/empty.conf" --check --database 'bogus=1'
+expect_cmd_within 15000 "--check --database 'bogus=1': exit 2 within 15 s" 2 \
+	"" "database: not a valid libpq connection string"
+run_cmd_ms "$TLSPOLICYD" -c "$IT_TMP/empty.conf" --check \
+	--database 'host=/nonexistent'
+expect_cmd_within 15000 "--check --database 'host=/nonexistent': exit 2 within 15 s, one line" \
+	2 '^database: error: could not check: '
+run_cmd_ms "$TLSPOLICYD" -c "$IT_TMP/empty.conf" --query k \
+	--database 'host=/nonexistent'
+expect_cmd_within 15000 "--query k --database 'host=/nonexistent': exit 2 within 15 s, a TEMP line" \
+	2 '^TEMP '
+# A server that takes the connection and never answers (a listening socket
+# nobody accepts from): only the deadline, connect_timeout +
+# statement_timeout, ends the wait.
+it_free_port
+HANG_PORT=$IT_PORT
+perl -MIO::Socket::INET -e '
+	my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
+	    LocalPort => $ARGV[0], Listen => 16, ReuseAddr => 1) or exit 1;
+	sleep 60;' "$HANG_PORT" &
+HANG_PID=$!
+IT_PIDS+=("$HANG_PID")
+sleep 0.3
+HANG_DB="hostaddr=127.0.0.1 port=$HANG_PORT user=postgres dbname=postgres"
+run_cmd_ms "$TLSPOLICYD" -c "$IT_TMP/empty.conf" --check --database "$HANG_DB" \
+	--connect-timeout 1 --statement-timeout 1
+expect_cmd_within 15000 "--check against a server that never answers: exit 2 within 15 s" \
+	2 '^database: error: could not check: '
+run_cmd_ms "$TLSPOLICYD" -c "$IT_TMP/empty.conf" --query k --database "$HANG_DB" \
+	--connect-timeout 1 --statement-timeout 1
+expect_cmd_within 15000 "--query k against a server that never answers: exit 2 within 15 s, a TEMP line" \
+	2 '^TEMP '
+it_stop "$HANG_PID"
+
 # ------------------------------------------------------------ scenario 13
 # Beyond the brief's list, straight from DESIGN.md decision 4: one canonical
 # form for table targets and keys (IDNA, IP literals, bare IP rows).
@@ -872,6 +942,16 @@ expect_cmd "NULL parameters are empty: --query nullparams.example -> OK verify" 
 run_cmd "${NULLABLE[@]}" --check
 expect_cmd "--check reports the NULL target as an error" 1 \
 	'^: error: target can never match'
+# "*.wild.example", the wildcard habit, in a table without the schema's
+# CHECK: the names it was meant for answer TEMP (never a silent NOTFOUND)
+# and --check says what to write instead.
+sql "INSERT INTO nullable_policy VALUES ('*.wild.example', 'secure', NULL)"
+run_cmd "${NULLABLE[@]}" --query mx.wild.example
+expect_cmd "a \"*.wild.example\" row: --query mx.wild.example -> TEMP, exit 2" 2 \
+	'^TEMP invalid policy for \*\.wild\.example: .*write "\.wild\.example"'
+run_cmd "${NULLABLE[@]}" --check
+expect_cmd "--check names the \"*.wild.example\" row and what to write instead" 1 \
+	'^\*\.wild\.example: error: .*write "\.wild\.example"'
 
 # ------------------------------------------------------------ scenario 17
 # The schema's NOTIFY paths for big statements (over 1000 targets: one bare

@@ -41,7 +41,9 @@ test_config_defaults(void **state)
 	assert_int_equal(cfg.poll_interval, 1000);
 	assert_int_equal(cfg.max_stale, 3600000);
 	assert_int_equal(cfg.reconnect_max, 5000);
+	assert_int_equal(cfg.connect_timeout, 10000);
 	assert_int_equal(cfg.statement_timeout, 10000);
+	assert_int_equal(cfg.reconcile_interval, 3600000);
 	assert_int_equal(cfg.idle_timeout, 300000);
 	assert_int_equal(cfg.max_connections, 16384);
 	assert_int_equal(cfg.nlisten, 1);
@@ -51,7 +53,8 @@ test_config_defaults(void **state)
 	assert_string_equal(cfg.map[0], CONFIG_DEFAULT_MAP);
 	assert_string_equal(cfg.map[0], "tlspolicy");
 	assert_string_equal(cfg.database, "");
-	assert_string_equal(cfg.table, "tls_policy");
+	/* schema-qualified: a "tls_policy" elsewhere on the path is no match */
+	assert_string_equal(cfg.table, "public.tls_policy");
 	assert_string_equal(cfg.column_target, "target");
 	assert_string_equal(cfg.column_policy, "policy");
 	assert_string_equal(cfg.column_parameters, "parameters");
@@ -134,6 +137,21 @@ static const struct set_case {
 	{"idle_timeout below 1s", "idle_timeout", "999ms", -1},
 	{"idle_timeout 1s", "idle_timeout", "1s", 0},
 	{"statement_timeout zero", "statement_timeout", "0", 0},
+	{"connect_timeout 1s", "connect_timeout", "1s", 0},
+	{"connect_timeout below 1s", "connect_timeout", "999ms", -1},
+	{"connect_timeout zero", "connect_timeout", "0", -1},
+	{"connect_timeout 5m", "connect_timeout", "5m", 0},
+	{"connect_timeout over 5m", "connect_timeout", "301s", -1},
+	{"connect_timeout not a duration", "connect_timeout", "soon", -1},
+	{"reconcile_interval zero: off", "reconcile_interval", "0", 0},
+	{"reconcile_interval 0s: off", "reconcile_interval", "0s", 0},
+	{"reconcile_interval 1s", "reconcile_interval", "1s", 0},
+	{"reconcile_interval below 1s", "reconcile_interval", "999ms", -1},
+	{"reconcile_interval 1ms", "reconcile_interval", "1ms", -1},
+	{"reconcile_interval 30d", "reconcile_interval", "30d", 0},
+	{"reconcile_interval over 30d", "reconcile_interval", "31d", -1},
+	{"reconcile_interval negative", "reconcile_interval", "-1", -1},
+	{"reconcile_interval off is 0", "reconcile_interval", "off", -1},
 	{"max_connections one", "max_connections", "1", 0},
 	{"max_connections zero", "max_connections", "0", -1},
 	{"max_connections a million", "max_connections", "1000000", 0},
@@ -164,10 +182,26 @@ static const struct set_case {
 	{"fingerprint_digest sha3", "fingerprint_digest", "sha3", -1},
 	{"fingerprint_digest empty", "fingerprint_digest", "", -1},
 	{"table schema-qualified", "table", "public.tls_policy", 0},
+	{"table unqualified", "table", "tlspolicies", 0},
+	{"table with '$' and '_'", "table", "_mail.tls$policy", 0},
 	{"table starting with a digit", "table", "1policy", -1},
 	{"table with a quote", "table", "tls\"policy", -1},
 	{"table with a space", "table", "tls policy", -1},
+	{"table empty", "table", "", -1},
+	{"table with two dots", "table", "db.public.tls_policy", -1},
+	{"table with an empty schema", "table", ".tls_policy", -1},
+	{"table with an empty name", "table", "public.", -1},
+	{"table name starting with a digit", "table", "public.1x", -1},
+	{"table name of 63 bytes", "table", "public."
+	    "ttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt",
+	    0},
+	{"table name of 64 bytes", "table", "public."
+	    "tttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt",
+	    -1},
 	{"column_active empty: no column", "column_active", "", 0},
+	{"column_target plain", "column_target", "domain", 0},
+	{"column_target qualified", "column_target", "t.domain", -1},
+	{"column_policy starting with a digit", "column_policy", "1p", -1},
 	{"database anything", "database", "host=/run/pg dbname=mail", 0},
 	{"listen unix", "listen", "unix:/run/tlspolicyd.sock", 0},
 	{"listen without a type", "listen", "127.0.0.1:8463", -1},
@@ -235,6 +269,18 @@ test_config_set_stores_value(void **state)
 	    CONFIG_FILE, err, sizeof(err)), 0);
 	assert_string_equal(cfg.fingerprint_digest, "sha1");
 	assert_int_equal(cfg.fingerprint_len, 20);
+	assert_int_equal(config_set(&cfg, "connect_timeout", "2500ms",
+	    CONFIG_FILE, err, sizeof(err)), 0);
+	assert_int_equal(cfg.connect_timeout, 2500);
+	assert_int_equal(config_set(&cfg, "reconcile_interval", "0",
+	    CONFIG_FILE, err, sizeof(err)), 0);
+	assert_int_equal(cfg.reconcile_interval, 0);
+	assert_int_equal(config_set(&cfg, "reconcile_interval", "90s",
+	    CONFIG_ARGV, err, sizeof(err)), 0);
+	assert_int_equal(cfg.reconcile_interval, 90 * SEC);
+	assert_int_equal(config_set(&cfg, "table", "mail.tlspolicies",
+	    CONFIG_FILE, err, sizeof(err)), 0);
+	assert_string_equal(cfg.table, "mail.tlspolicies");
 	assert_int_equal(config_set(&cfg, "max_connections", "42",
 	    CONFIG_FILE, err, sizeof(err)), 0);
 	assert_int_equal(cfg.max_connections, 42);
@@ -245,6 +291,117 @@ test_config_set_stores_value(void **state)
 	    CONFIG_FILE, err, sizeof(err)), 0);
 	assert_string_equal(cfg.database, "dbname=mail");
 	config_free(&cfg);
+}
+
+/*
+ * --- postfix_compat and fingerprint_digest: parsed here into what the
+ * policy module takes (a version number, a digest length)
+ */
+
+static const struct compat_case {
+	const char *label;
+	const char *in;
+	int want;		/* -1: refused */
+} compat_cases[] = {
+	{"3.7", "3.7", 307},
+	{"3.8", "3.8", 308},
+	{"3.10", "3.10", 310},
+	{"3.12", "3.12", 312},
+	{"mail_version spelling", "3.7.11", 307},
+	{"4.0", "4.0", 400},
+	{"3.99", "3.99", 399},
+	{"older than 3.7", "3.6", -1},
+	{"2.11", "2.11", -1},
+	{"no minor", "3", -1},
+	{"empty minor", "3.", -1},
+	{"no major", ".7", -1},
+	{"leading zero", "3.07", -1},
+	{"minor over 99", "3.100", -1},
+	{"patch not a number", "3.7.x", -1},
+	{"empty patch", "3.7.", -1},
+	{"patch of four digits", "3.7.1000", -1},
+	{"two patches", "3.7.1.1", -1},
+	{"leading space", " 3.7", -1},
+	{"trailing space", "3.7 ", -1},
+	{"plus sign", "+3.7", -1},
+	{"negative minor", "3.-7", -1},
+	{"major of five digits", "99999.1", -1},
+	{"empty", "", -1},
+};
+
+static void
+test_config_postfix_compat(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(compat_cases) / sizeof(compat_cases[0]); i++) {
+		const struct compat_case *c = &compat_cases[i];
+		struct config cfg;
+		char err[512] = "";
+
+		config_init(&cfg);
+		case_int_equal(c->label, config_set(&cfg, "postfix_compat",
+		    c->in, CONFIG_FILE, err, sizeof(err)),
+		    c->want < 0 ? -1 : 0);
+		if (c->want < 0) {
+			case_err_names(c->label, err, "postfix_compat: \"");
+			case_err_names(c->label, err, "is not a Postfix "
+			    "version 3.7 or later (e.g. 3.7, 3.10)");
+			case_int_equal(c->label, cfg.postfix_compat, 307);
+		} else {
+			case_int_equal(c->label, cfg.postfix_compat, c->want);
+		}
+		config_free(&cfg);
+	}
+}
+
+static const struct digest_case {
+	const char *label;
+	const char *in;
+	size_t want;		/* 0: refused */
+} digest_cases[] = {
+	{"md5", "md5", 16},
+	{"sha1", "sha1", 20},
+	{"sha224", "sha224", 28},
+	{"sha256", "sha256", 32},
+	{"upper case", "SHA256", 32},
+	{"mixed case", "Sha384", 48},
+	{"sha512", "sha512", 64},
+	{"sha3-256", "sha3-256", 0},
+	{"sha", "sha", 0},
+	{"prefix of a name", "sha25", 0},
+	{"name and more", "sha2566", 0},
+	{"trailing space", "sha256 ", 0},
+	{"empty", "", 0},
+};
+
+static void
+test_config_fingerprint_digest(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(digest_cases) / sizeof(digest_cases[0]); i++) {
+		const struct digest_case *c = &digest_cases[i];
+		struct config cfg;
+		char err[512] = "";
+
+		config_init(&cfg);
+		case_int_equal(c->label, config_set(&cfg, "fingerprint_digest",
+		    c->in, CONFIG_FILE, err, sizeof(err)),
+		    c->want == 0 ? -1 : 0);
+		if (c->want == 0) {
+			case_err_names(c->label, err, "is not a digest (md5, "
+			    "sha1, sha224, sha256, sha384, sha512)");
+			case_int_equal(c->label, cfg.fingerprint_len, 32);
+			assert_string_equal(cfg.fingerprint_digest, "sha256");
+		} else {
+			case_int_equal(c->label, cfg.fingerprint_len, c->want);
+			assert_string_equal(cfg.fingerprint_digest, c->in);
+		}
+		config_free(&cfg);
+	}
 }
 
 /* --- sources: a key once per source; lists repeat and replace */
@@ -348,6 +505,10 @@ static const struct keep_case {
 	{"bad poll_interval", "poll_interval", "1ms"},
 	{"bad digest", "fingerprint_digest", "sha3"},
 	{"bad table", "table", "1x"},
+	{"table with two dots", "table", "a.b.c"},
+	{"bad postfix_compat", "postfix_compat", "3.6"},
+	{"bad reconcile_interval", "reconcile_interval", "5ms"},
+	{"bad connect_timeout", "connect_timeout", "10m"},
 	{"bad map name", "map", "bad:name"},
 	{"empty map name", "map", ""},
 	{"bad listen", "listen", "127.0.0.1:8463"},
@@ -360,6 +521,9 @@ same_config(const char *label, const struct config *a,
 	size_t i;
 	bool same = a->nlisten == b->nlisten && a->nmap == b->nmap &&
 	    a->poll_interval == b->poll_interval &&
+	    a->postfix_compat == b->postfix_compat &&
+	    a->connect_timeout == b->connect_timeout &&
+	    a->reconcile_interval == b->reconcile_interval &&
 	    a->fingerprint_len == b->fingerprint_len &&
 	    strcmp(a->fingerprint_digest, b->fingerprint_digest) == 0 &&
 	    strcmp(a->table, b->table) == 0;
@@ -418,7 +582,8 @@ test_config_key_names(void **state)
 {
 	static const char *const documented[] = {"listen", "database", "map",
 	    "parent_walk", "poll_interval", "max_stale", "reconnect_max",
-	    "statement_timeout", "idle_timeout", "max_connections", "table",
+	    "connect_timeout", "statement_timeout", "reconcile_interval",
+	    "idle_timeout", "max_connections", "table",
 	    "column_target", "column_policy", "column_parameters",
 	    "column_active", "postfix_compat", "fingerprint_digest",
 	    "log_level"};
@@ -636,6 +801,8 @@ main(void)
 		cmocka_unit_test(test_config_parse_duration),
 		cmocka_unit_test(test_config_set_values),
 		cmocka_unit_test(test_config_set_stores_value),
+		cmocka_unit_test(test_config_postfix_compat),
+		cmocka_unit_test(test_config_fingerprint_digest),
 		cmocka_unit_test(test_config_set_twice_in_one_source),
 		cmocka_unit_test(test_config_lists_repeat_and_replace),
 		cmocka_unit_test(test_config_rejected_value_changes_nothing),

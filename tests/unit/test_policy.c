@@ -225,6 +225,15 @@ static const struct test_case attribute_cases[] = {
 	    false, "invalid pattern \"exa_mple..com\"", 0 },
 	{ "lone dot pattern", 0, "verify", "match=.", BAD, "", false, NULL,
 	    0 },
+	/* Postfix's valid_hostname(): a hyphen is no letter, "1-2.3" numeric */
+	{ "digits and hyphens pattern", 0, "secure", "match=1-2.3", BAD, "",
+	    false, "invalid pattern \"1-2.3\"", 0 },
+	{ "digits and hyphens parent pattern", 0, "verify", "match=.1-2.3",
+	    BAD, "", false, "invalid pattern \".1-2.3\"", 0 },
+	{ "a letter after a hyphen pattern", 0, "secure", "match=1-a.2", OK,
+	    "secure match=1-a.2", false, NULL, 0 },
+	{ "underscore pattern", 0, "secure", "match=1_2.3", OK,
+	    "secure match=1_2.3", false, NULL, 0 },
 	{ "duplicate ciphers", 0, "may", "ciphers=high ciphers=medium", BAD,
 	    "", false, "duplicate attribute \"ciphers\"", 0 },
 	{ "duplicate empty protocols", 0, "may", "protocols= PROTOCOLS=", BAD,
@@ -263,6 +272,8 @@ static const struct test_case attribute_cases[] = {
 	    "secure servername=MX1.Example.com", false, NULL, 0 },
 	{ "servername leading hyphen", 0, "may", "servername=-bad.example",
 	    BAD, "", false, "specifies an invalid hostname", 0 },
+	{ "servername digits and hyphens", 0, "may", "servername=1-2.3", BAD,
+	    "", false, "invalid hostname", 0 },
 	{ "servername all numeric", 0, "may", "servername=192.0.2.1", BAD,
 	    "", false, NULL, 0 },
 	{ "servername empty", 0, "may", "servername=", BAD, "", false, NULL,
@@ -548,51 +559,6 @@ test_policy_problem_is_bounded(void **state)
 }
 
 static void
-test_policy_compat_parse(void **state)
-{
-	(void)state;
-	assert_int_equal(policy_compat_parse("3.7"), 307);
-	assert_int_equal(policy_compat_parse("3.8"), 308);
-	assert_int_equal(policy_compat_parse("3.10"), 310);
-	assert_int_equal(policy_compat_parse("3.12"), 312);
-	assert_int_equal(policy_compat_parse("3.7.11"), 307);
-	assert_int_equal(policy_compat_parse("4.0"), 400);
-	assert_int_equal(policy_compat_parse("3.6"), -1);
-	assert_int_equal(policy_compat_parse("2.11"), -1);
-	assert_int_equal(policy_compat_parse("3"), -1);
-	assert_int_equal(policy_compat_parse("3."), -1);
-	assert_int_equal(policy_compat_parse(".7"), -1);
-	assert_int_equal(policy_compat_parse("3.07"), -1);
-	assert_int_equal(policy_compat_parse("3.100"), -1);
-	assert_int_equal(policy_compat_parse("3.7.x"), -1);
-	assert_int_equal(policy_compat_parse("3.7."), -1);
-	assert_int_equal(policy_compat_parse(" 3.7"), -1);
-	assert_int_equal(policy_compat_parse("3.7 "), -1);
-	assert_int_equal(policy_compat_parse("+3.7"), -1);
-	assert_int_equal(policy_compat_parse("3.-7"), -1);
-	assert_int_equal(policy_compat_parse("99999.1"), -1);
-	assert_int_equal(policy_compat_parse(""), -1);
-	assert_int_equal(policy_compat_parse(NULL), -1);
-}
-
-static void
-test_policy_digest_len(void **state)
-{
-	(void)state;
-	assert_int_equal(policy_digest_len("md5"), 16);
-	assert_int_equal(policy_digest_len("sha1"), 20);
-	assert_int_equal(policy_digest_len("sha224"), 28);
-	assert_int_equal(policy_digest_len("sha256"), 32);
-	assert_int_equal(policy_digest_len("SHA256"), 32);
-	assert_int_equal(policy_digest_len("sha384"), 48);
-	assert_int_equal(policy_digest_len("sha512"), 64);
-	assert_int_equal(policy_digest_len("sha3-256"), 0);
-	assert_int_equal(policy_digest_len("sha"), 0);
-	assert_int_equal(policy_digest_len(""), 0);
-	assert_int_equal(policy_digest_len(NULL), 0);
-}
-
-static void
 test_policy_opts_init_defaults(void **state)
 {
 	struct policy_opts opts;
@@ -617,8 +583,6 @@ main(void)
 		cmocka_unit_test(test_policy_null_params_is_empty),
 		cmocka_unit_test(test_policy_rejects_text_one_over_limit),
 		cmocka_unit_test(test_policy_problem_is_bounded),
-		cmocka_unit_test(test_policy_compat_parse),
-		cmocka_unit_test(test_policy_digest_len),
 		cmocka_unit_test(test_policy_opts_init_defaults),
 	};
 

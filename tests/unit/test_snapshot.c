@@ -186,7 +186,9 @@ static const struct {
 	const char *target;
 } bad_targets[] = {
 	{"empty", ""},
-	{"wildcard", "*.example.com"},
+	{"star inside", "mx.*.example.com"},
+	{"wildcard over a non-name", "*.192.0.2.1"},
+	{"lone star", "*"},
 	{"space", "a b"},
 	{"not UTF-8", "b\xfc" "cher.example"},
 };
@@ -207,6 +209,129 @@ test_snapshot_bad_target_not_stored(void **state)
 		assert_true(f->res.problem[0] != '\0');
 	}
 	assert_int_equal(snapshot_rows(f->s), 0);
+	snapshot_free(f->s);
+}
+
+/* What snapshot_conflicts() reported: how many pairs, and the last one. */
+struct pairs {
+	int n;
+	char key[64];
+	char a[64];
+	char b[64];
+};
+
+static void
+on_conflict(void *arg, const char *key, const char *a, const char *b)
+{
+	struct pairs *p = arg;
+
+	p->n++;
+	snprintf(p->key, sizeof(p->key), "%s", key);
+	snprintf(p->a, sizeof(p->a), "%s", a);
+	snprintf(p->b, sizeof(p->b), "%s", b);
+}
+
+/*
+ * --- "*.X", the wildcard habit: never a silent NOTFOUND (decision 2).  The
+ * row is stored invalid under ".X", so the names it was meant for answer
+ * TEMP, and the problem says what to write instead.
+ */
+
+static const struct {
+	const char *label;
+	const char *target;
+	const char *policy;
+	bool active;
+	const char *problem;
+} wildcard_rows[] = {
+	{"wildcard", "*.example.com", "secure", true,
+	    "target \"*.example.com\" is not a Postfix pattern: write "
+	    "\".example.com\""},
+	{"the target's problem beats the policy's", "*.Sub.Example.NET",
+	    "bogus", true, "target \"*.Sub.Example.NET\" is not a Postfix "
+	    "pattern: write \".Sub.Example.NET\""},
+	{"the correction drops the whitespace", " *.ws.example\t", "may",
+	    true, "target \"*.ws.example\" is not a Postfix pattern: write "
+	    "\".ws.example\""},
+	{"inactive: reported, not stored", "*.inactive.example", "may",
+	    false, "write \".inactive.example\""},
+};
+
+static const struct lookup_case wildcard_cases[] = {
+	{"a child answers INVALID", "host.example.com", true,
+	    SNAPSHOT_INVALID, "invalid policy for *.example.com: target "
+	    "\"*.example.com\" is not a Postfix pattern: write "
+	    "\".example.com\""},
+	{"a grandchild answers INVALID", "a.b.example.com", true,
+	    SNAPSHOT_INVALID, "invalid policy for *.example.com: "},
+	{"Postfix's own parent key answers INVALID", ".example.com", false,
+	    SNAPSHOT_INVALID, "invalid policy for *.example.com: "},
+	{"the domain itself was never covered", "example.com", true,
+	    SNAPSHOT_NONE, ""},
+	{"parent_walk = no: the child itself", "host.example.com", false,
+	    SNAPSHOT_NONE, ""},
+	{"other spelling of the key", "MX.SUB.example.net", true,
+	    SNAPSHOT_INVALID, "invalid policy for *.Sub.Example.NET: "},
+	{"with whitespace", "mx.ws.example", true, SNAPSHOT_INVALID,
+	    "invalid policy for  *.ws.example\t: "},
+	{"inactive row is absent", "mx.inactive.example", true,
+	    SNAPSHOT_NONE, ""},
+};
+
+static void
+test_snapshot_wildcard_target_answers_temp(void **state)
+{
+	struct fixture fx, *f = &fx;
+	char buf[8192];
+	size_t i;
+
+	(void)state;
+	fixture_init(f);
+	for (i = 0; i < sizeof(wildcard_rows) / sizeof(wildcard_rows[0]);
+	    i++) {
+		f->res.problem[0] = '\0';
+		case_int_equal(wildcard_rows[i].label, add(f,
+		    wildcard_rows[i].target, wildcard_rows[i].policy,
+		    wildcard_rows[i].active), SNAPSHOT_ROW_INVALID);
+		if (strstr(f->res.problem, wildcard_rows[i].problem) == NULL)
+			fprintf(stderr, "case \"%s\": problem \"%s\" lacks "
+			    "\"%s\"\n", wildcard_rows[i].label,
+			    f->res.problem, wildcard_rows[i].problem);
+		assert_non_null(strstr(f->res.problem,
+		    wildcard_rows[i].problem));
+	}
+	assert_int_equal(snapshot_rows(f->s), 3);
+	CHECK_LOOKUPS(f->s, wildcard_cases);
+
+	/* removed by its raw target, like any row */
+	snapshot_remove_target(f->s, "*.EXAMPLE.com");
+	assert_int_equal(snapshot_rows(f->s), 3);
+	snapshot_remove_target(f->s, "*.example.com");
+	assert_int_equal(snapshot_rows(f->s), 2);
+	assert_int_equal(lookup(f->s, "host.example.com", true, buf,
+	    sizeof(buf)), SNAPSHOT_NONE);
+	snapshot_free(f->s);
+}
+
+/* "*.X" next to ".X": two rows for one key, a conflict like any other. */
+static void
+test_snapshot_wildcard_beside_its_correction_conflicts(void **state)
+{
+	struct fixture fx, *f = &fx;
+	struct pairs p;
+	char buf[64];
+
+	(void)state;
+	fixture_init(f);
+	add(f, ".example.org", "secure", true);
+	add(f, "*.example.org", "secure", true);
+	assert_int_equal(lookup(f->s, "mx.example.org", true, buf,
+	    sizeof(buf)), SNAPSHOT_CONFLICT);
+	assert_string_equal(buf, ".example.org");
+	memset(&p, 0, sizeof(p));
+	snapshot_conflicts(f->s, on_conflict, &p);
+	assert_int_equal(p.n, 1);
+	assert_string_equal(p.key, ".example.org");
 	snapshot_free(f->s);
 }
 
@@ -345,24 +470,6 @@ test_snapshot_invisible_label_is_not_a_parent_row(void **state)
 }
 
 /* --- conflicts: two rows, one canonical key */
-
-struct pairs {
-	int n;
-	char key[64];
-	char a[64];
-	char b[64];
-};
-
-static void
-on_conflict(void *arg, const char *key, const char *a, const char *b)
-{
-	struct pairs *p = arg;
-
-	p->n++;
-	snprintf(p->key, sizeof(p->key), "%s", key);
-	snprintf(p->a, sizeof(p->a), "%s", a);
-	snprintf(p->b, sizeof(p->b), "%s", b);
-}
 
 static void
 test_snapshot_conflict(void **state)
@@ -553,6 +660,9 @@ main(void)
 		cmocka_unit_test(test_snapshot_add_and_lookup),
 		cmocka_unit_test(test_snapshot_invalid_row_text_names_target),
 		cmocka_unit_test(test_snapshot_bad_target_not_stored),
+		cmocka_unit_test(test_snapshot_wildcard_target_answers_temp),
+		cmocka_unit_test(
+		    test_snapshot_wildcard_beside_its_correction_conflicts),
 		cmocka_unit_test(test_snapshot_parent_walk),
 		cmocka_unit_test(
 		    test_snapshot_parent_row_not_for_domain_itself),

@@ -79,6 +79,13 @@ static const struct canon_case host_cases[] = {
 	    false},
 	{"one letter makes it a name", S("1.2.3a"), TARGET_OK, "1.2.3a",
 	    true},
+	/* Postfix: a hyphen is no letter, so "1-2.3" is numeric */
+	{"digits and hyphens only: not walked", S("1-2.3"), TARGET_OK,
+	    "1-2.3", false},
+	{"leading dot, digits and hyphens: not walked", S(".1-2.3"),
+	    TARGET_OK, ".1-2.3", false},
+	{"a letter after a hyphen: walked", S("1-a.2"), TARGET_OK, "1-a.2",
+	    true},
 	{"hyphen inside a label", S("mx-1.example"), TARGET_OK,
 	    "mx-1.example", true},
 	{"hyphen starts a label", S("-mx.example"), TARGET_OK, "-mx.example",
@@ -259,6 +266,60 @@ test_target_never_matches(void **state)
 {
 	(void)state;
 	CHECK_TABLE(never_cases);
+}
+
+/*
+ * --- "*.X" as a table target: the key ".X" it was meant for, so the row
+ * can answer TEMP there (the snapshot stores it invalid).  Anything else
+ * is no wildcard, and a key "*.X" stays TARGET_NEVER (never_cases).
+ */
+
+static const struct canon_case wildcard_cases[] = {
+	{"wildcard", S("*.example.com"), TARGET_OK, ".example.com", true},
+	{"upper case", S("*.Example.COM"), TARGET_OK, ".example.com", true},
+	{"one label", S("*.com"), TARGET_OK, ".com", true},
+	{"U-label", S("*.B\xc3\xbc" "cher.example"), TARGET_OK,
+	    ".xn--bcher-kva.example", true},
+	{"star alone", S("*"), TARGET_NEVER, NULL, false},
+	{"star and dot", S("*."), TARGET_NEVER, NULL, false},
+	{"no dot after the star", S("*example.com"), TARGET_NEVER, NULL,
+	    false},
+	{"star inside", S("mx.*.example.com"), TARGET_NEVER, NULL, false},
+	{"two stars", S("*.*.example.com"), TARGET_NEVER, NULL, false},
+	{"empty label after the star", S("*..example.com"), TARGET_NEVER,
+	    NULL, false},
+	{"trailing dot: not a host name", S("*.example.com."), TARGET_NEVER,
+	    NULL, false},
+	{"numeric: not a host name", S("*.1-2.3"), TARGET_NEVER, NULL, false},
+	{"an address", S("*.192.0.2.1"), TARGET_NEVER, NULL, false},
+	{"a port", S("*.example.com:25"), TARGET_NEVER, NULL, false},
+	{"brackets", S("*.[example.com]"), TARGET_NEVER, NULL, false},
+	{"a space", S("*.exa mple.com"), TARGET_NEVER, NULL, false},
+	{"no star: a plain name is no wildcard", S("example.com"),
+	    TARGET_NEVER, NULL, false},
+	{"no star: a leading dot is no wildcard", S(".example.com"),
+	    TARGET_NEVER, NULL, false},
+};
+
+static void
+test_target_wildcard(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(wildcard_cases) / sizeof(wildcard_cases[0]);
+	    i++) {
+		const struct canon_case *c = &wildcard_cases[i];
+		struct target t;
+		bool want = c->want == TARGET_OK;
+
+		memset(&t, 0x5a, sizeof(t));
+		case_int_equal(c->label, target_wildcard(c->in, c->len, &t),
+		    want);
+		case_string_equal(c->label, t.canon, want ? c->canon : "");
+		case_int_equal(c->label, t.len, want ? strlen(c->canon) : 0);
+		case_int_equal(c->label, t.walk, c->walk);
+	}
 }
 
 /* --- TARGET_MAX_LEN: exact fit and one over */
@@ -571,6 +632,7 @@ main(void)
 		cmocka_unit_test(test_target_idna),
 		cmocka_unit_test(test_target_literals_ports_paths),
 		cmocka_unit_test(test_target_never_matches),
+		cmocka_unit_test(test_target_wildcard),
 		cmocka_unit_test(test_target_length_limit),
 		cmocka_unit_test(test_target_parent_walk_order),
 		cmocka_unit_test(test_target_canon_is_idempotent),
