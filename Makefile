@@ -72,7 +72,8 @@ $(B)/%.o: src/%.c
 # --- dependency graph (a test that needs more than three is a smell)
 UT = $(B)/tests
 UNIT_CFLAGS = $(ALL_CFLAGS) -Itests/lib -DUNIT_TESTING
-UNIT_TESTS = netstring sockmap hostname target policy snapshot config
+UNIT_TESTS = netstring sockmap hostname target policy snapshot config \
+	syncplan syncsql
 unit_src_netstring = src/netstring.c
 unit_src_sockmap = src/sockmap.c src/netstring.c
 unit_src_hostname = src/hostname.c
@@ -80,6 +81,8 @@ unit_src_target = src/target.c src/hostname.c
 unit_src_policy = src/policy.c src/hostname.c
 unit_src_snapshot = src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
 unit_src_config = src/config.c src/log.c src/xalloc.c
+unit_src_syncplan = src/syncplan.c
+unit_src_syncsql = src/syncsql.c src/xalloc.c
 
 define unit_rule
 $(UT)/test_$(1): tests/unit/test_$(1).c $(unit_src_$(1)) $(wildcard include/*.h) tests/lib/test.h

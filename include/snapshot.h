@@ -75,4 +75,12 @@ void snapshot_conflicts(const struct snapshot *s,
     void (*cb)(void *arg, const char *key, const char *target_a,
     const char *target_b), void *arg);
 
+/*
+ * Compare two snapshots key by key (exact answers, no walk): call cb for
+ * each canonical key that answers differently (found text, invalid reason,
+ * conflict, absent) and return how many did.  cb may be NULL.
+ */
+size_t snapshot_diff(const struct snapshot *a, const struct snapshot *b,
+    void (*cb)(void *arg, const char *key), void *arg);
+
 #endif

@@ -2,44 +2,41 @@
 /*
  * pgsync - the database side, on the same event loop as the clients.
  *
- * One libpq connection in non-blocking mode.  Its life:
+ * One libpq connection in non-blocking mode; this file is its state
+ * machine.  What to do next is decided by syncplan (pure), what to send
+ * is written by syncsql (pure).  The session's life:
  *
- *   connect -> SETUP (statement_timeout; standby? triggers present?)
- *           -> LISTEN tlspolicyd           (before the load: nothing slips)
- *           -> BEGIN REPEATABLE READ; generation + row count
- *           -> full SELECT in single-row mode, built into a new snapshot in
- *              slices of PGSYNC_SLICE_USEC per loop turn
- *           -> COMMIT; swap the new snapshot in
- *           -> idle: NOTIFY "<gen> <target>" -> REFRESH those targets;
- *              every poll_interval -> POLL the generation.
+ *   connect -> SETUP (search_path, statement_timeout; standby? rights?)
+ *           -> LISTEN tlspolicyd     (not on a standby; a wake-up only)
+ *           -> LOAD: BEGIN REPEATABLE READ; LOCK; generation, triggers,
+ *              count -> every row in single-row mode, built into a new
+ *              snapshot in slices of PGSYNC_SLICE_USEC per loop turn
+ *              -> COMMIT; swap the new snapshot in
+ *           -> idle: on a wake-up or every poll_interval, CHECK:
+ *              BEGIN REPEATABLE READ; LOCK; generation, pruned_to,
+ *              triggers -> if the generation moved, CHANGES (the log's
+ *              targets after the applied generation) -> REFRESH (their
+ *              rows) -> COMMIT.  Every reconcile_interval, a LOAD that
+ *              is compared with the snapshot it replaces.
  *
- * The load reads the generation and the rows in one REPEATABLE READ
- * transaction, so the snapshot is exactly generation G: a notification
- * with a generation <= G is already in it, any later one is applied after
- * the swap.  The trigger bumps the generation under a row lock, so
- * generations follow commit order.
- *
- * A poll that finds a generation newer than the one applied is not trusted
- * at once: its notification may still be on the wire.  If the same gap is
- * still there at the next poll, notifications were lost (pgbouncer in
- * transaction mode, a standby that cannot LISTEN) and a full resync runs.
- * Without the triggers there is no generation: a full reload runs every
- * poll_interval.
+ * A check reads the generation, the log and the rows in one REPEATABLE
+ * READ snapshot, so the snapshot moves from one committed generation to
+ * a later one, never to a mix.  Nothing a notification carries is read:
+ * any role may send one.
  *
  * Any error drops the session: the snapshot stays (last known good, served
- * for max_stale), pending work is forgotten and a full load follows the
- * reconnect, so nothing missed while down can survive it.
+ * for max_stale), and a full load follows the reconnect, so nothing missed
+ * while down can survive it.
  *
  * Invariants: the daemon's snapshot only ever changes to a complete,
- * consistent state within one callback; the DSN is never logged; lookup
- * keys never reach SQL (only targets named by the database itself, and
- * only as query parameters).
+ * consistent state within one callback; the DSN is never logged, and
+ * libpq's messages go to the log only, never into a reply; lookup keys
+ * never reach SQL.
  * Limits: PGSYNC_SLICE_USEC, PGSYNC_MAX_PENDING_TARGETS, statement_timeout,
- * reconnect_max.
+ * connect_timeout, reconnect_max.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,25 +49,25 @@
 #include "config.h"
 #include "log.h"
 #include "pgsync.h"
+#include "syncplan.h"
+#include "syncsql.h"
 #include "xalloc.h"
 
 #define NOTIFY_CHANNEL "tlspolicyd"
 #define BACKOFF_MIN_MS 100
+#define LIST_FIRST 10		/* targets named in a summary line */
 
 enum step {
 	STEP_NONE,
 	STEP_SETUP,
 	STEP_LISTEN,
-	STEP_BEGIN,
-	STEP_ROWS,
-	STEP_COMMIT,
+	STEP_CHECK,
+	STEP_CHANGES,
 	STEP_REFRESH,
-	STEP_POLL,
-};
-
-struct pending {
-	char *target;
-	int64_t gen;
+	STEP_END,		/* COMMIT of a check */
+	STEP_LOAD,
+	STEP_ROWS,
+	STEP_COMMIT,		/* COMMIT of a load: swap */
 };
 
 struct pgsync {
@@ -78,6 +75,9 @@ struct pgsync {
 	const struct config *cfg;
 	struct pgsync_hooks hooks;
 	struct policy_opts popts;
+	struct syncsql sql;
+	struct syncplan plan;
+	char *table;		/* "schema"."name", for messages */
 
 	PGconn *pg;
 	bool connecting;
@@ -85,58 +85,46 @@ struct pgsync {
 	struct event *ev_io;		/* connect polling, then reads */
 	struct event *ev_write;		/* flushing a large query */
 	struct event *ev_slice;		/* continue a load next turn */
-	struct event *ev_poll;		/* poll_interval tick */
+	struct event *ev_poll;		/* poll_interval tick, watchdog */
+	struct event *ev_reconcile;
 	struct event *ev_reconnect;
 	unsigned long backoff;
 	bool down_logged;
-	char last_error[DAEMON_WHY_SIZE];
+	bool restarting;		/* the next fail() is planned: no warning */
+	char last_error[DAEMON_WHY_SIZE + 200];
 	double last_progress;
 
+	/* what SETUP found */
 	bool standby;
-	bool has_state;			/* generation table and triggers */
-	bool listening;
-	int64_t applied_gen;		/* generation the snapshot reflects */
-	int64_t load_gen;
-	int64_t suspect_gen;		/* gap seen by the last poll, or -1 */
-	/*
-	 * A full load is due when asked for: start, reconnect, SIGHUP, a
-	 * "<gen>" notification newer than the data, a gap in the generations,
-	 * too many targets, waste.  A load clears only the requests made
-	 * before it started.
-	 */
-	bool resync_requested;
-	bool loading;			/* BEGIN sent, swap not yet done */
-	/*
-	 * Every committed bump sends at least one notification and committed
-	 * generations have no gaps (writers serialise on the row, a rollback
-	 * undoes its bump), so notifications must arrive as seen_gen or
-	 * seen_gen + 1.  Anything higher means some were lost.
-	 */
-	int64_t seen_gen;
-	bool poll_due;
+	bool use_state;			/* may read the state and the log */
+	char setup_note[200];		/* logged when it changes */
 
-	struct pending *pend;		/* targets named by notifications */
-	size_t npend;
-	size_t pend_cap;
-	struct pending *flight;		/* the targets being refreshed */
+	/* the running check or load */
+	enum syncplan_verdict verdict;
+	char **flight;			/* the log's targets being refreshed */
 	size_t nflight;
+	size_t flight_cap;
+	bool everything;
+	int64_t load_gen;
+	bool load_trusted;
+	uint64_t load_triggers;
+	uint64_t last_triggers;		/* what was last reported */
+	char triggers_why[200];
 
 	struct snapshot *building;
 	size_t rows_total, rows_invalid, rows_bad;
+	uint64_t invalid_hash;		/* of this load's invalid rows */
+	uint64_t invalid_reported;	/* of the last set reported */
+	char invalid_first[LIST_FIRST * 64];
+	uint64_t conflicts_reported;
 	double load_started;
 	double longest_turn;		/* CPU seconds, of this load */
+	uint64_t wakes;			/* notifications, for the debug log */
 
-	char *sql_setup;
-	char *sql_begin_state;
-	char *sql_begin_nostate;
-	char *sql_rows;
-	char *sql_refresh;
-	char *sql_poll_state;
-	char *sql_poll_nostate;
+	bool stale_logged;
 };
 
 static void kick(struct pgsync *ps);
-static bool note_gen(struct pgsync *ps, int64_t gen, const char *target);
 static void on_io(evutil_socket_t fd, short what, void *arg);
 
 static double
@@ -148,107 +136,22 @@ now_sec(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* "name" or "schema"."name"; the config allows only [A-Za-z0-9_$.]. */
-static void
-quote_ident(char *out, size_t outsz, const char *ident)
+static double
+cpu_sec(void)
 {
-	const char *dot = strchr(ident, '.');
+	struct timespec ts;
 
-	if (dot != NULL)
-		snprintf(out, outsz, "\"%.*s\".\"%s\"", (int)(dot - ident),
-		    ident, dot + 1);
-	else
-		snprintf(out, outsz, "\"%s\"", ident);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static char *
-xasprintf(const char *fmt, ...) LOG_PRINTF(1, 2);
-
-static char *
-xasprintf(const char *fmt, ...)
+static struct timeval
+ms_tv(unsigned long ms)
 {
-	va_list ap;
-	char *s;
-	int n;
+	struct timeval tv = {(time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000) * 1000};
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	s = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
-static void
-build_sql(struct pgsync *ps)
-{
-	const struct config *c = ps->cfg;
-	char tbl[160], tgt[80], pol[80], par[80], act[80], state[600];
-
-	quote_ident(tbl, sizeof(tbl), c->table);
-	quote_ident(tgt, sizeof(tgt), c->column_target);
-	quote_ident(pol, sizeof(pol), c->column_policy);
-	if (c->column_parameters[0] != '\0')
-		quote_ident(par, sizeof(par), c->column_parameters);
-	else
-		snprintf(par, sizeof(par), "NULL");
-	if (c->column_active[0] != '\0')
-		quote_ident(act, sizeof(act), c->column_active);
-	else
-		snprintf(act, sizeof(act), "NULL");
-
-	/*
-	 * Notifications can be trusted only if all five triggers are there
-	 * and fire (not disabled, e.g. by pg_restore --disable-triggers or a
-	 * replica-mode apply), and the generation is readable.
-	 */
-	snprintf(state, sizeof(state),
-	    "coalesce(has_table_privilege(to_regclass('tlspolicyd_state'), "
-	    "'SELECT') AND (SELECT count(*) FROM pg_trigger WHERE tgrelid = "
-	    "to_regclass('%s') AND tgenabled IN ('O', 'A') AND tgname IN "
-	    "('tlspolicyd_before', 'tlspolicyd_insert', 'tlspolicyd_update', "
-	    "'tlspolicyd_delete', 'tlspolicyd_truncate')) = 5, false)", tbl);
-	ps->sql_setup = xasprintf(
-	    "SET statement_timeout = %lu; "
-	    "SET application_name = 'tlspolicyd'; "
-	    "SET client_encoding = 'UTF8'; "
-	    "SELECT pg_is_in_recovery(), %s, to_regclass('%s') IS NOT NULL",
-	    c->statement_timeout, state, tbl);
-	/*
-	 * LOCK before the first snapshot-taking statement: TRUNCATE is not
-	 * MVCC-safe, and a load that waited for one would otherwise read the
-	 * new, empty table with the old snapshot and generation.
-	 */
-	/*
-	 * The row SELECT then runs without statement_timeout: a big table on
-	 * a busy host may take longer, and the no-progress watchdog covers a
-	 * session that really hangs.
-	 */
-	ps->sql_begin_state = xasprintf(
-	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-	    "LOCK TABLE %s IN ACCESS SHARE MODE; "
-	    "SELECT (SELECT generation FROM tlspolicyd_state), "
-	    "(SELECT count(*) FROM %s); "
-	    "SET LOCAL statement_timeout = 0", tbl, tbl);
-	ps->sql_begin_nostate = xasprintf(
-	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-	    "LOCK TABLE %s IN ACCESS SHARE MODE; "
-	    "SELECT NULL, (SELECT count(*) FROM %s); "
-	    "SET LOCAL statement_timeout = 0", tbl, tbl);
-	/* the generation, and whether the triggers are (still) there */
-	ps->sql_poll_state = xasprintf(
-	    "SELECT (SELECT generation FROM tlspolicyd_state), %s", state);
-	ps->sql_poll_nostate = xasprintf("SELECT NULL, %s", state);
-	ps->sql_rows = xasprintf(
-	    "SELECT %s::text, %s::text, %s::text, %s::text FROM %s",
-	    tgt, pol, par, act, tbl);
-	/* lower(target) is what the schema's unique index is on */
-	ps->sql_refresh = xasprintf(
-	    "SELECT %s::text, %s::text, %s::text, %s::text FROM %s "
-	    "WHERE lower(%s) = ANY (SELECT lower(t) FROM unnest($1::text[]) t)",
-	    tgt, pol, par, act, tbl, tgt);
+	return tv;
 }
 
 /*
@@ -271,7 +174,30 @@ is_active(const PGresult *res, int row, int col)
 	return true;
 }
 
-/* One line of the libpq error, printable. */
+static bool
+is_true(const PGresult *res, int row, int col)
+{
+	return strcmp(PQgetvalue(res, row, col), "t") == 0;
+}
+
+/* A non-negative decimal; -1 if NULL or not one. */
+static int64_t
+get_int(const PGresult *res, int row, int col)
+{
+	const char *s = PQgetvalue(res, row, col);
+	char *end;
+	long long v;
+
+	if (PQgetisnull(res, row, col))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0)
+		return -1;
+	return v;
+}
+
+/* One line of a libpq message, printable. */
 static void
 first_line(const char *msg, char *out, size_t outsz)
 {
@@ -282,12 +208,12 @@ first_line(const char *msg, char *out, size_t outsz)
 }
 
 static void
-clear_pending(struct pending **v, size_t *n)
+clear_flight(struct pgsync *ps)
 {
-	while (*n > 0)
-		xfree((*v)[--*n].target);
+	while (ps->nflight > 0)
+		xfree(ps->flight[--ps->nflight]);
+	ps->everything = false;
 }
-
 
 /* The snapshot matches the database as of now. */
 static void
@@ -295,25 +221,33 @@ mark_current(struct pgsync *ps)
 {
 	ps->d->current_at = time(NULL);
 	ps->d->current_mono = now_sec();
+	ps->d->in_sync = true;
 }
 
+/*
+ * Drop the session.  `class` is what a TEMP reply may say (no host names,
+ * roles or paths); `detail` (libpq's text) goes to the log only.
+ */
 static void
-fail(struct pgsync *ps, const char *what, const char *pgmsg)
+fail(struct pgsync *ps, const char *class, const char *detail)
 {
 	struct daemon *d = ps->d;
-	char line[200];
+	char line[200], msg[DAEMON_WHY_SIZE + 200];
 
-	/* d->why also tells "TEMP no policy data loaded yet" why */
-	first_line(pgmsg != NULL ? pgmsg : "", line, sizeof(line));
-	snprintf(d->why, sizeof(d->why), "%s%s%s", what, line[0] ? ": " : "",
+	first_line(detail != NULL ? detail : "", line, sizeof(line));
+	snprintf(d->why, sizeof(d->why), "%s", class);
+	snprintf(msg, sizeof(msg), "%s%s%s", class, line[0] ? ": " : "",
 	    line);
-	/* log state changes, not every attempt */
-	if (!ps->down_logged || strcmp(d->why, ps->last_error) != 0)
-		log_warning("pgsync: %s", d->why);
+	/* log state changes, not every attempt; a planned restart is news */
+	if (ps->restarting) {
+		ps->restarting = false;
+		msg[0] = '\0';
+	} else if (!ps->down_logged || strcmp(msg, ps->last_error) != 0)
+		log_warning("pgsync: %s", msg);
 	else
-		log_debug("pgsync: %s", d->why);
-	ps->down_logged = true;
-	memcpy(ps->last_error, d->why, sizeof(ps->last_error));
+		log_debug("pgsync: %s", msg);
+	ps->down_logged = msg[0] != '\0';
+	snprintf(ps->last_error, sizeof(ps->last_error), "%s", msg);
 
 	snapshot_free(ps->building);
 	ps->building = NULL;
@@ -325,11 +259,8 @@ fail(struct pgsync *ps, const char *what, const char *pgmsg)
 	ps->pg = NULL;
 	ps->connecting = false;
 	ps->step = STEP_NONE;
-	ps->listening = false;
-	clear_pending(&ps->pend, &ps->npend);
-	clear_pending(&ps->flight, &ps->nflight);
-	ps->resync_requested = true;
-	ps->loading = false;
+	clear_flight(ps);
+	syncplan_failed(&ps->plan);
 	d->in_sync = false;
 
 	if (ps->hooks.oneshot) {
@@ -338,8 +269,7 @@ fail(struct pgsync *ps, const char *what, const char *pgmsg)
 		return;
 	}
 	{
-		struct timeval tv = {(time_t)(ps->backoff / 1000),
-		    (suseconds_t)(ps->backoff % 1000) * 1000};
+		struct timeval tv = ms_tv(ps->backoff);
 
 		event_add(ps->ev_reconnect, &tv);
 	}
@@ -348,13 +278,25 @@ fail(struct pgsync *ps, const char *what, const char *pgmsg)
 		ps->backoff = ps->cfg->reconnect_max;
 }
 
+/* A failed query: its class from the SQLSTATE, its text to the log. */
+static void
+fail_result(struct pgsync *ps, const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *class = syncplan_failure_class(state);
+
+	if (state == NULL && PQstatus(ps->pg) == CONNECTION_OK)
+		class = "database query failed";
+	fail(ps, class, PQresultErrorMessage(res));
+}
+
 static void
 flush(struct pgsync *ps)
 {
 	int rc = PQflush(ps->pg);
 
 	if (rc < 0)
-		fail(ps, "sending a query failed", PQerrorMessage(ps->pg));
+		fail(ps, "database unreachable", PQerrorMessage(ps->pg));
 	else if (rc > 0)
 		event_add(ps->ev_write, NULL);
 }
@@ -378,10 +320,10 @@ on_write(evutil_socket_t fd, short what, void *arg)
 }
 
 static bool
-send_query(struct pgsync *ps, enum step step, const char *sql)
+sent(struct pgsync *ps, enum step step, int ok)
 {
-	if (!PQsendQuery(ps->pg, sql)) {
-		fail(ps, "sending a query failed", PQerrorMessage(ps->pg));
+	if (!ok) {
+		fail(ps, "database unreachable", PQerrorMessage(ps->pg));
 		return false;
 	}
 	ps->step = step;
@@ -390,61 +332,56 @@ send_query(struct pgsync *ps, enum step step, const char *sql)
 	return ps->pg != NULL;
 }
 
-/* Take the notified targets not yet applied and ask for their rows. */
-static void
-start_refresh(struct pgsync *ps)
+static bool
+send_query(struct pgsync *ps, enum step step, const char *sql)
 {
-	size_t i, len = 3;
-	char *arr, *p;
-	const char *params[1];
-
-	xfree(ps->flight);	/* emptied by the last apply_refresh() */
-	ps->flight = ps->pend;
-	ps->nflight = ps->npend;
-	ps->pend = NULL;
-	ps->npend = 0;
-	ps->pend_cap = 0;
-	/* a text[] literal: {"a","b"}, with '"' and '\' escaped */
-	for (i = 0; i < ps->nflight; i++)
-		len += 2 * strlen(ps->flight[i].target) + 3;
-	p = arr = xmalloc(len);
-	*p++ = '{';
-	for (i = 0; i < ps->nflight; i++) {
-		const char *t;
-
-		if (i > 0)
-			*p++ = ',';
-		*p++ = '"';
-		for (t = ps->flight[i].target; *t != '\0'; t++) {
-			if (*t == '"' || *t == '\\')
-				*p++ = '\\';
-			*p++ = *t;
-		}
-		*p++ = '"';
-	}
-	*p++ = '}';
-	*p = '\0';
-	params[0] = arr;
-	if (!PQsendQueryParams(ps->pg, ps->sql_refresh, 1, NULL, params, NULL,
-	    NULL, 0)) {
-		xfree(arr);
-		fail(ps, "sending the refresh query failed",
-		    PQerrorMessage(ps->pg));
-		return;
-	}
-	xfree(arr);
-	ps->step = STEP_REFRESH;
-	ps->last_progress = now_sec();
-	flush(ps);
+	return sent(ps, step, PQsendQuery(ps->pg, sql));
 }
 
+/* A statement whose one parameter is the applied generation. */
+static bool
+send_with_applied(struct pgsync *ps, enum step step, const char *sql)
+{
+	char gen[24];
+	const char *params[1] = {gen};
+
+	snprintf(gen, sizeof(gen), "%" PRId64, ps->plan.applied);
+	return sent(ps, step, PQsendQueryParams(ps->pg, sql, 1, NULL, params,
+	    NULL, NULL, 0));
+}
+
+/* --- rows */
+
 static void
-add_row(struct pgsync *ps, struct snapshot *s, const PGresult *res, int row)
+note_invalid(struct pgsync *ps, const char *target, const char *problem)
+{
+	size_t used = strlen(ps->invalid_first);
+	char pb[LOG_PRINTABLE_SIZE];
+
+	ps->invalid_hash = syncplan_hash(ps->invalid_hash, target,
+	    strlen(target) + 1);
+	ps->invalid_hash = syncplan_hash(ps->invalid_hash, problem,
+	    strlen(problem) + 1);
+	if (ps->rows_invalid + ps->rows_bad <= LIST_FIRST)
+		snprintf(ps->invalid_first + used,
+		    sizeof(ps->invalid_first) - used, "%s%.60s",
+		    used ? ", " : "", log_printable(target, strlen(target),
+		    pb));
+}
+
+/*
+ * One row into snapshot s.  A full load reports problems in its summary
+ * (log_each false); a refresh is one DBA edit, logged on its own.
+ */
+static void
+add_row(struct pgsync *ps, struct snapshot *s, const PGresult *res, int row,
+    bool log_each)
 {
 	struct policy_result pr;
 	const char *target;
 	enum snapshot_row outcome;
 	bool active = is_active(res, row, 3);
+	char pb[LOG_PRINTABLE_SIZE];
 
 	/* a NULL target reads as "": reported as unusable like any other */
 	target = PQgetvalue(res, row, 0);
@@ -458,51 +395,153 @@ add_row(struct pgsync *ps, struct snapshot *s, const PGresult *res, int row)
 		ps->rows_bad++;
 	if (ps->hooks.row != NULL) {
 		ps->hooks.row(ps->hooks.arg, target, active, outcome, &pr);
-	} else if (outcome != SNAPSHOT_ROW_VALID) {
-		char pb[LOG_PRINTABLE_SIZE];
-
-		if (outcome == SNAPSHOT_ROW_WARNED)
-			log_info("pgsync: row %s: %s (served as \"%s\")",
-			    log_printable(target, strlen(target), pb),
-			    pr.problem, pr.text);
-		else
-			log_warning("pgsync: row %s: %s%s",
-			    log_printable(target, strlen(target), pb),
-			    pr.problem, outcome == SNAPSHOT_ROW_INVALID ?
-			    "; its key answers TEMP" : "");
+		return;
+	}
+	if (outcome == SNAPSHOT_ROW_VALID)
+		return;
+	if (outcome != SNAPSHOT_ROW_WARNED)
+		note_invalid(ps, target, pr.problem);
+	if (!log_each) {
+		log_debug("pgsync: row %s: %s",
+		    log_printable(target, strlen(target), pb), pr.problem);
+	} else if (outcome == SNAPSHOT_ROW_WARNED) {
+		log_info("pgsync: row %s: %s (served as \"%s\")",
+		    log_printable(target, strlen(target), pb), pr.problem,
+		    pr.text);
+	} else {
+		log_warning("pgsync: row %s: %s%s",
+		    log_printable(target, strlen(target), pb), pr.problem,
+		    outcome == SNAPSHOT_ROW_INVALID ?
+		    "; its key answers TEMP" : "");
 	}
 }
 
-/* Apply a refresh: drop the notified targets' rows, add what is there now. */
+/* --- refresh from the change log */
+
+static void
+take_target(struct pgsync *ps, const PGresult *res, int row)
+{
+	if (PQgetisnull(res, row, 0)) {
+		ps->everything = true;
+		return;
+	}
+	if (ps->nflight == ps->flight_cap) {
+		ps->flight_cap = ps->flight_cap ? 2 * ps->flight_cap : 16;
+		ps->flight = xreallocarray(ps->flight, ps->flight_cap,
+		    sizeof(*ps->flight));
+	}
+	ps->flight[ps->nflight++] = xstrdup(PQgetvalue(res, row, 0));
+}
+
+/* Drop the logged targets' rows, add what is there now. */
 static void
 apply_refresh(struct pgsync *ps, const PGresult *res)
 {
 	struct daemon *d = ps->d;
 	int i, n = PQntuples(res);
 	size_t k;
-	int64_t gen = ps->applied_gen;
 
-	for (k = 0; k < ps->nflight; k++) {
-		snapshot_remove_target(d->snap, ps->flight[k].target);
-		if (ps->flight[k].gen > gen)
-			gen = ps->flight[k].gen;
-	}
+	for (k = 0; k < ps->nflight; k++)
+		snapshot_remove_target(d->snap, ps->flight[k]);
 	/* other spellings of the same target, in tables without the index */
 	for (i = 0; i < n; i++)
 		snapshot_remove_target(d->snap, PQgetvalue(res, i, 0));
 	for (i = 0; i < n; i++)
-		add_row(ps, d->snap, res, i);
-	log_debug("pgsync: refreshed %zu target(s), %d row(s), generation "
-	    "%" PRId64, ps->nflight, n, gen);
-	clear_pending(&ps->flight, &ps->nflight);
-	ps->applied_gen = gen;
+		add_row(ps, d->snap, res, i, true);
+	syncplan_applied(&ps->plan);
+	log_debug("pgsync: applied generation %" PRId64 ": %zu target(s), "
+	    "%d row(s)", ps->plan.applied, ps->nflight, n);
+	clear_flight(ps);
 	mark_current(ps);
 	/* removed rows stay in the arena until a full load compacts it */
 	if (snapshot_waste(d->snap) > (size_t)1 << 20 &&
 	    snapshot_waste(d->snap) > snapshot_bytes(d->snap) / 2) {
 		log_info("pgsync: %zu KiB of replaced rows: full reload to "
 		    "compact", snapshot_waste(d->snap) / 1024);
-		ps->resync_requested = true;
+		syncplan_reload(&ps->plan, SYNCPLAN_RELOAD_COMPACT);
+	}
+}
+
+/* --- full loads */
+
+struct diff_list {
+	char text[LIST_FIRST * 64];
+	size_t n;
+};
+
+static void
+diff_one(void *arg, const char *key)
+{
+	struct diff_list *l = arg;
+	size_t used = strlen(l->text);
+	char pb[LOG_PRINTABLE_SIZE];
+
+	if (l->n++ < LIST_FIRST)
+		snprintf(l->text + used, sizeof(l->text) - used, "%s%.60s",
+		    used ? ", " : "", log_printable(key, strlen(key), pb));
+}
+
+static void
+log_conflict(void *arg, const char *key, const char *a, const char *b)
+{
+	char pa[LOG_PRINTABLE_SIZE], pb[LOG_PRINTABLE_SIZE];
+
+	(void)arg;
+	log_warning("pgsync: conflicting rows \"%s\" and \"%s\": key %s "
+	    "answers TEMP", log_printable(a, strlen(a), pa),
+	    log_printable(b, strlen(b), pb), key);
+}
+
+static void
+hash_conflict(void *arg, const char *key, const char *a, const char *b)
+{
+	uint64_t *h = arg;
+
+	*h = syncplan_hash(*h, key, strlen(key) + 1);
+	*h = syncplan_hash(*h, a, strlen(a) + 1);
+	*h = syncplan_hash(*h, b, strlen(b) + 1);
+}
+
+/*
+ * Say what a load found, once: invalid rows as a summary when their set
+ * changed, each conflicting key when the set of conflicts changed, the
+ * triggers when they changed.
+ */
+static void
+report_load(struct pgsync *ps)
+{
+	struct snapshot *s = ps->d->snap;
+	uint64_t h = SYNCPLAN_HASH_INIT;
+	size_t bad = ps->rows_invalid + ps->rows_bad;
+
+	if (ps->hooks.row != NULL)
+		return;		/* --check prints every row itself */
+	if (ps->invalid_hash != ps->invalid_reported) {
+		if (bad > 0)
+			log_warning("pgsync: %zu row(s) Postfix would reject "
+			    "(their keys answer TEMP) or no key can match: "
+			    "%s%s; tlspolicyd --check lists them", bad,
+			    ps->invalid_first, bad > LIST_FIRST ? ", ..." : "");
+		else if (ps->invalid_reported != SYNCPLAN_HASH_INIT &&
+		    ps->invalid_reported != 0)
+			log_info("pgsync: no invalid rows any more");
+		ps->invalid_reported = ps->invalid_hash;
+	}
+	snapshot_conflicts(s, hash_conflict, &h);
+	if (h != ps->conflicts_reported) {
+		snapshot_conflicts(s, log_conflict, NULL);
+		ps->conflicts_reported = h;
+	}
+	if (ps->load_triggers != ps->last_triggers) {
+		if (ps->use_state && ps->triggers_why[0] != '\0')
+			log_warning("pgsync: %s on %s%s", ps->triggers_why,
+			    ps->table, ps->load_trusted ? "" : ": full reload "
+			    "every poll_interval until SELECT "
+			    "tlspolicyd.attach(...) is run again");
+		else if (ps->use_state && ps->last_triggers != 0)
+			log_info("pgsync: triggers on %s are as attached again",
+			    ps->table);
+		ps->last_triggers = ps->load_triggers;
 	}
 }
 
@@ -511,15 +550,36 @@ swap_in(struct pgsync *ps)
 {
 	struct daemon *d = ps->d;
 	struct snapshot *old = d->snap;
-	size_t i, keep = 0;
-	bool first = old == NULL;
+	enum syncplan_reason why = ps->plan.loading;
+	char line[400];
 
+	/*
+	 * Only a load of the generation the snapshot already has can tell
+	 * what bypassed the triggers; past it, the differences include
+	 * changes the log would have brought.
+	 */
+	if (why == SYNCPLAN_RELOAD_RECONCILE && old != NULL &&
+	    ps->load_gen != ps->plan.applied) {
+		log_debug("pgsync: reconcile: generation %" PRId64 " moved to %"
+		    PRId64 " during the load: not compared", ps->plan.applied,
+		    ps->load_gen);
+	} else if (why == SYNCPLAN_RELOAD_RECONCILE && old != NULL) {
+		struct diff_list l = {"", 0};
+
+		snapshot_diff(old, ps->building, diff_one, &l);
+		if (l.n > 0)
+			log_warning("pgsync: reconcile: %zu target(s) differed "
+			    "from the incremental state (changes that bypassed "
+			    "the triggers?): %s%s", l.n, l.text,
+			    l.n > LIST_FIRST ? ", ..." : "");
+		else
+			log_debug("pgsync: reconcile: no difference");
+	}
 	d->snap = ps->building;
 	ps->building = NULL;
 	snapshot_free(old);
-	ps->applied_gen = ps->load_gen;
-	ps->suspect_gen = -1;
-	d->in_sync = true;
+	syncplan_loaded(&ps->plan, ps->load_gen, ps->load_trusted,
+	    ps->load_triggers);
 	mark_current(ps);
 	d->why[0] = '\0';
 	ps->backoff = BACKOFF_MIN_MS;
@@ -528,34 +588,153 @@ swap_in(struct pgsync *ps)
 	ps->down_logged = false;
 	ps->last_error[0] = '\0';
 
-	/*
-	 * Notifications that arrived during the load, in order: those the
-	 * load already holds are dropped, the rest must follow its
-	 * generation without a gap.
-	 */
-	ps->loading = false;
-	ps->seen_gen = ps->load_gen;
-	for (i = 0; i < ps->npend; i++) {
-		struct pending p = ps->pend[i];
-
-		if (p.gen > ps->applied_gen && note_gen(ps, p.gen, p.target))
-			ps->pend[keep++] = p;
-		else
-			xfree(p.target);
-	}
-	ps->npend = keep;
-	if (ps->resync_requested)
-		clear_pending(&ps->pend, &ps->npend);
-
-	log_info("pgsync: %s %zu rows (%zu stored, %zu invalid, %zu unusable "
-	    "targets) in %.0f ms (longest loop turn %.1f ms CPU), %zu KiB, "
-	    "generation %" PRId64, first ? "loaded" : "reloaded",
-	    ps->rows_total, snapshot_rows(d->snap), ps->rows_invalid,
-	    ps->rows_bad, (now_sec() - ps->load_started) * 1000,
-	    ps->longest_turn * 1000, snapshot_bytes(d->snap) / 1024,
-	    ps->applied_gen);
+	snprintf(line, sizeof(line), "pgsync: %s %zu rows (%zu stored, %zu "
+	    "invalid, %zu unusable targets) in %.0f ms (longest loop turn "
+	    "%.1f ms CPU), %zu KiB, generation %" PRId64 " (%s)",
+	    old == NULL ? "loaded" : "reloaded", ps->rows_total,
+	    snapshot_rows(d->snap), ps->rows_invalid, ps->rows_bad,
+	    (now_sec() - ps->load_started) * 1000, ps->longest_turn * 1000,
+	    snapshot_bytes(d->snap) / 1024, ps->load_gen,
+	    syncplan_reason_name(why));
+	/* without triggers every poll reloads: say so only at debug */
+	if (why == SYNCPLAN_RELOAD_UNTRUSTED)
+		log_debug("%s", line);
+	else
+		log_info("%s", line);
+	report_load(ps);
 	if (ps->hooks.done != NULL)
 		ps->hooks.done(ps->hooks.arg, true, NULL);
+}
+
+/* The first row of a check or a load: generation, pruned_to, triggers. */
+static void
+read_state(struct pgsync *ps, const PGresult *res, int64_t *gen,
+    int64_t *pruned, bool *trusted, uint64_t *fp)
+{
+	const char *desc = PQgetisnull(res, 0, 2) ? "" :
+	    PQgetvalue(res, 0, 2);
+
+	*gen = ps->use_state ? get_int(res, 0, 0) : -1;
+	*pruned = ps->use_state ? get_int(res, 0, 1) : -1;
+	*trusted = syncplan_triggers_ok(desc, ps->cfg->column_target,
+	    ps->triggers_why, sizeof(ps->triggers_why)) && ps->use_state &&
+	    *gen >= 0;
+	*fp = syncplan_hash(SYNCPLAN_HASH_INIT, desc, strlen(desc));
+	if (!ps->use_state)
+		*fp = syncplan_hash(*fp, "-", 1);
+}
+
+static void
+setup_result(struct pgsync *ps, const PGresult *res)
+{
+	bool exists = is_true(res, 0, 1), may = is_true(res, 0, 2);
+	bool state = is_true(res, 0, 3);
+	bool state_ok = is_true(res, 0, 4), log_ok = is_true(res, 0, 5);
+	char note[sizeof(ps->setup_note)];
+
+	ps->standby = is_true(res, 0, 0);
+	if (!exists || !may) {
+		char class[DAEMON_WHY_SIZE];
+
+		snprintf(class, sizeof(class), "%s %s", exists ?
+		    "permission denied on" : "no table", ps->cfg->table);
+		fail(ps, class, exists ? "no SELECT privilege" :
+		    "check the table setting");
+		return;
+	}
+	ps->use_state = state && state_ok && log_ok;
+	if (!state)
+		snprintf(note, sizeof(note), "no public.tlspolicyd_state or "
+		    "public.tlspolicyd_changes: full reload every "
+		    "poll_interval (apply contrib/postgresql/schema.sql)");
+	else if (!state_ok || !log_ok)
+		snprintf(note, sizeof(note), "no SELECT on public.%s: full "
+		    "reload every poll_interval (GRANT SELECT ON "
+		    "public.tlspolicyd_state, public.tlspolicyd_changes to "
+		    "this role)", !state_ok ? "tlspolicyd_state" :
+		    "tlspolicyd_changes");
+	else
+		note[0] = '\0';
+	if (strcmp(note, ps->setup_note) != 0 && note[0] != '\0')
+		log_warning("pgsync: %s", note);
+	memcpy(ps->setup_note, note, sizeof(note));
+}
+
+/* --- results */
+
+/* One result of the running step; false if the session failed. */
+static bool
+handle_result(struct pgsync *ps, PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+	int64_t gen, pruned;
+	bool trusted;
+	uint64_t fp;
+
+	if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE ||
+	    st == PGRES_NONFATAL_ERROR) {
+		fail_result(ps, res);
+		return false;
+	}
+	if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE)
+		return true;	/* BEGIN, SET, LOCK, COMMIT, LISTEN */
+	switch (ps->step) {
+	case STEP_SETUP:
+		if (PQntuples(res) == 1)
+			setup_result(ps, res);
+		return ps->pg != NULL;
+	case STEP_CHECK:
+		if (PQntuples(res) != 1)
+			break;
+		read_state(ps, res, &gen, &pruned, &trusted, &fp);
+		/* the schema was applied, or SELECT granted, since setup */
+		if (!ps->use_state && is_true(res, 0, 3)) {
+			log_info("pgsync: public.tlspolicyd_state and "
+			    "tlspolicyd_changes are readable now: starting a "
+			    "new session");
+			ps->restarting = true;
+			fail(ps, "reconnecting", NULL);
+			return false;
+		}
+		ps->verdict = syncplan_checked(&ps->plan, gen,
+		    pruned, trusted, fp);
+		if (ps->verdict == SYNCPLAN_CURRENT) {
+			mark_current(ps);
+			if (ps->plan.by_wake)
+				log_debug("pgsync: wake-up: nothing new");
+		}
+		break;
+	case STEP_CHANGES:
+		for (int i = 0; i < PQntuples(res); i++)
+			take_target(ps, res, i);
+		break;
+	case STEP_REFRESH:
+		apply_refresh(ps, res);
+		break;
+	case STEP_LOAD:
+		if (PQntuples(res) != 1)
+			break;
+		read_state(ps, res, &ps->load_gen, &pruned,
+		    &ps->load_trusted, &ps->load_triggers);
+		gen = get_int(res, 0, 4);
+		snapshot_free(ps->building);
+		ps->building = snapshot_new(gen > 0 ? (size_t)gen : 0);
+		break;
+	case STEP_ROWS:
+		if (st == PGRES_SINGLE_TUPLE) {
+			ps->rows_total++;
+			add_row(ps, ps->building, res, 0, false);
+		} else if (PQntuples(res) > 0) {
+			/* single-row mode was refused: never swap in a partial load */
+			fail(ps, "database query failed", "the full load came "
+			    "back in one piece");
+			return false;
+		}
+		break;
+	default:
+		break;
+	}
+	return true;
 }
 
 static void
@@ -563,122 +742,10 @@ start_load(struct pgsync *ps)
 {
 	ps->load_started = now_sec();
 	ps->rows_total = ps->rows_invalid = ps->rows_bad = 0;
+	ps->invalid_hash = SYNCPLAN_HASH_INIT;
+	ps->invalid_first[0] = '\0';
 	ps->longest_turn = 0;
-	ps->resync_requested = false;
-	ps->loading = true;
-	send_query(ps, STEP_BEGIN, ps->has_state ? ps->sql_begin_state :
-	    ps->sql_begin_nostate);
-}
-
-/* A non-negative decimal generation or count; -1 if it is not one. */
-static int64_t
-parse_gen(const char *s)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || (*end != '\0' && *end != ' ') || v < 0)
-		return -1;
-	return v;
-}
-
-/*
- * The poll's answer.  A gap is not trusted at once: its notification may
- * still be on the wire.  If it is still there at the next poll, or no
- * notification can ever come (a standby cannot LISTEN), notifications
- * were lost and a full load runs.  Triggers attached or dropped since the
- * connection started switch the mode.
- */
-static bool
-poll_result(struct pgsync *ps, int64_t g, bool has_state)
-{
-	if (has_state != ps->has_state) {
-		/* start over: LISTEN (or not) and load in the new mode */
-		fail(ps, has_state ? "tlspolicyd triggers appeared" :
-		    "tlspolicyd triggers disappeared", NULL);
-		return false;
-	}
-	if (!has_state)
-		return true;	/* the poll tick reloads the table */
-	if (g == ps->applied_gen) {
-		ps->suspect_gen = -1;
-		mark_current(ps);
-	} else if (g < ps->applied_gen || !ps->listening ||
-	    (ps->suspect_gen >= 0 && ps->applied_gen < ps->suspect_gen)) {
-		log_info("pgsync: generation %" PRId64 " but %" PRId64
-		    " applied: notifications lost, full reload", g,
-		    ps->applied_gen);
-		ps->resync_requested = true;
-		ps->suspect_gen = -1;
-	} else {
-		ps->suspect_gen = g;
-	}
-	return true;
-}
-
-/* One result of the running step; false if the session failed. */
-static bool
-handle_result(struct pgsync *ps, PGresult *res)
-{
-	ExecStatusType st = PQresultStatus(res);
-
-	if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE ||
-	    st == PGRES_NONFATAL_ERROR) {
-		fail(ps, "query failed", PQresultErrorMessage(res));
-		return false;
-	}
-	switch (ps->step) {
-	case STEP_SETUP:
-		if (st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-			ps->standby = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-			ps->has_state = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-			if (strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
-				char msg[200];
-
-				snprintf(msg, sizeof(msg), "table %s does not "
-				    "exist", ps->cfg->table);
-				fail(ps, "cannot load", msg);
-				return false;
-			}
-		}
-		break;
-	case STEP_BEGIN:
-		if (st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-			long long count = parse_gen(PQgetvalue(res, 0, 1));
-
-			ps->load_gen = PQgetisnull(res, 0, 0) ? -1 :
-			    parse_gen(PQgetvalue(res, 0, 0));
-			snapshot_free(ps->building);
-			ps->building = snapshot_new(count > 0 ?
-			    (size_t)count : 0);
-		}
-		break;
-	case STEP_ROWS:
-		if (st == PGRES_SINGLE_TUPLE) {
-			ps->rows_total++;
-			add_row(ps, ps->building, res, 0);
-		} else if (st == PGRES_TUPLES_OK && PQntuples(res) > 0) {
-			/* single-row mode was refused: never swap in a partial load */
-			fail(ps, "the full load came back in one piece", NULL);
-			return false;
-		}
-		break;
-	case STEP_REFRESH:
-		if (st == PGRES_TUPLES_OK)
-			apply_refresh(ps, res);
-		break;
-	case STEP_POLL:
-		if (st == PGRES_TUPLES_OK && PQntuples(res) == 1)
-			return poll_result(ps, PQgetisnull(res, 0, 0) ? -1 :
-			    parse_gen(PQgetvalue(res, 0, 0)),
-			    strcmp(PQgetvalue(res, 0, 1), "t") == 0);
-		break;
-	default:
-		break;
-	}
-	return true;
+	send_query(ps, STEP_LOAD, ps->sql.load[ps->use_state]);
 }
 
 /* The running step returned all its results: start what follows. */
@@ -690,22 +757,32 @@ step_done(struct pgsync *ps)
 	ps->step = STEP_NONE;
 	switch (done) {
 	case STEP_SETUP:
-		if (ps->has_state && !ps->standby) {
+		if (!ps->standby) {
 			send_query(ps, STEP_LISTEN, "LISTEN " NOTIFY_CHANNEL);
 			return;
 		}
-		if (!ps->has_state)
-			log_warning("pgsync: no tlspolicyd triggers on %s: "
-			    "full reload every poll_interval (apply "
-			    "contrib/postgresql/schema.sql)", ps->cfg->table);
-		start_load(ps);
+		break;
+	case STEP_CHECK:
+		if (ps->verdict == SYNCPLAN_READ_LOG)
+			send_with_applied(ps, STEP_CHANGES, ps->sql.changes);
+		else
+			send_query(ps, STEP_END, "COMMIT");
 		return;
-	case STEP_LISTEN:
-		ps->listening = true;
-		start_load(ps);
+	case STEP_CHANGES:
+		ps->verdict = syncplan_log_read(&ps->plan, ps->nflight,
+		    ps->everything);
+		if (ps->verdict == SYNCPLAN_READ_LOG) {
+			send_with_applied(ps, STEP_REFRESH, ps->sql.refresh);
+			return;
+		}
+		clear_flight(ps);
+		send_query(ps, STEP_END, "COMMIT");
 		return;
-	case STEP_BEGIN:
-		if (send_query(ps, STEP_ROWS, ps->sql_rows) &&
+	case STEP_REFRESH:
+		send_query(ps, STEP_END, "COMMIT");
+		return;
+	case STEP_LOAD:
+		if (send_query(ps, STEP_ROWS, ps->sql.rows) &&
 		    !PQsetSingleRowMode(ps->pg))
 			log_warning("pgsync: single-row mode refused");
 		return;
@@ -715,77 +792,24 @@ step_done(struct pgsync *ps)
 	case STEP_COMMIT:
 		swap_in(ps);
 		break;
+	case STEP_END:
+		syncplan_ended(&ps->plan, now_sec());
+		break;
 	default:
 		break;
 	}
 	kick(ps);
 }
 
-static void
-push_pending(struct pgsync *ps, int64_t gen, const char *target)
-{
-	if (ps->npend >= PGSYNC_MAX_PENDING_TARGETS) {
-		clear_pending(&ps->pend, &ps->npend);
-		ps->resync_requested = true;
-		return;
-	}
-	if (ps->npend == ps->pend_cap) {
-		ps->pend_cap = ps->pend_cap ? 2 * ps->pend_cap : 8;
-		ps->pend = xreallocarray(ps->pend, ps->pend_cap,
-		    sizeof(*ps->pend));
-	}
-	ps->pend[ps->npend].target = target ? xstrdup(target) : NULL;
-	ps->pend[ps->npend].gen = gen;
-	ps->npend++;
-}
-
-/*
- * Account for one notification newer than the data (gen > applied_gen).
- * Returns true if its target is to be refreshed; a "<gen>" notification or
- * a gap in the generations asks for a full load instead.
- */
-static bool
-note_gen(struct pgsync *ps, int64_t gen, const char *target)
-{
-	if (ps->resync_requested)
-		return false;		/* the coming load covers it */
-	if (ps->seen_gen >= 0 && gen > ps->seen_gen + 1) {
-		log_info("pgsync: generation %" PRId64 " follows %" PRId64
-		    ": notifications lost, full reload", gen, ps->seen_gen);
-		ps->resync_requested = true;
-		return false;
-	}
-	if (gen > ps->seen_gen)
-		ps->seen_gen = gen;
-	if (target == NULL) {
-		ps->resync_requested = true;
-		return false;
-	}
-	return true;
-}
-
-/*
- * Payload "<gen> <target>": refresh that target; "<gen>": reload it all.
- * During a load every notification is kept in order, because only the
- * load's generation tells which ones it already holds.
- */
+/* Notifications are wake-ups: the payload is never read. */
 static void
 drain_notifies(struct pgsync *ps)
 {
 	PGnotify *n;
 
 	while ((n = PQnotifies(ps->pg)) != NULL) {
-		char *sp = strchr(n->extra, ' ');
-		const char *target = sp != NULL ? sp + 1 : NULL;
-		int64_t gen = parse_gen(n->extra);
-
-		if (gen < 0)
-			log_debug("pgsync: ignoring notification \"%.40s\"",
-			    n->extra);
-		else if (ps->loading)
-			push_pending(ps, gen, target);
-		else if (gen > ps->applied_gen && note_gen(ps, gen, target))
-			push_pending(ps, gen, target);
+		ps->wakes++;
+		syncplan_wake(&ps->plan);
 		PQfreemem(n);
 	}
 }
@@ -794,15 +818,6 @@ drain_notifies(struct pgsync *ps)
  * Take every complete result libpq holds.  While building a snapshot,
  * yield after PGSYNC_SLICE_USEC so lookups are never held up longer.
  */
-static double
-cpu_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 process(struct pgsync *ps)
 {
@@ -862,17 +877,15 @@ kick(struct pgsync *ps)
 {
 	if (ps->pg == NULL || ps->connecting || ps->step != STEP_NONE)
 		return;
-	if (ps->resync_requested) {
-		clear_pending(&ps->pend, &ps->npend);
+	switch (syncplan_next(&ps->plan, now_sec())) {
+	case SYNCPLAN_LOAD:
 		start_load(ps);
-	} else if (ps->npend > 0) {
-		start_refresh(ps);
-	} else if (ps->poll_due) {
-		ps->poll_due = false;
-		if (!ps->has_state)
-			ps->resync_requested = true;	/* no generation to ask */
-		send_query(ps, STEP_POLL, ps->has_state ? ps->sql_poll_state :
-		    ps->sql_poll_nostate);
+		break;
+	case SYNCPLAN_CHECK:
+		send_query(ps, STEP_CHECK, ps->sql.check[ps->use_state]);
+		break;
+	case SYNCPLAN_IDLE:
+		break;
 	}
 }
 
@@ -887,19 +900,20 @@ on_io(evutil_socket_t fd, short what, void *arg)
 		short ev;
 
 		if (what & EV_TIMEOUT) {
-			fail(ps, "connecting to the database timed out", NULL);
+			fail(ps, "database unreachable", "connecting timed out "
+			    "(connect_timeout)");
 			return;
 		}
 		st = PQconnectPoll(ps->pg);
 		if (st == PGRES_POLLING_FAILED) {
-			fail(ps, "cannot connect to the database",
+			fail(ps, "database unreachable",
 			    PQerrorMessage(ps->pg));
 			return;
 		}
 		if (st == PGRES_POLLING_OK) {
 			ps->connecting = false;
 			if (PQsetnonblocking(ps->pg, 1) != 0) {
-				fail(ps, "cannot make the session non-blocking",
+				fail(ps, "database unreachable",
 				    PQerrorMessage(ps->pg));
 				return;
 			}
@@ -910,7 +924,8 @@ on_io(evutil_socket_t fd, short what, void *arg)
 			event_assign(ps->ev_write, ps->d->base,
 			    PQsocket(ps->pg), EV_WRITE, on_write, ps);
 			log_debug("pgsync: connected");
-			send_query(ps, STEP_SETUP, ps->sql_setup);
+			syncplan_session(&ps->plan);
+			send_query(ps, STEP_SETUP, ps->sql.setup);
 			return;
 		}
 		/* the socket may change between attempts (multi-host) */
@@ -919,15 +934,14 @@ on_io(evutil_socket_t fd, short what, void *arg)
 		event_assign(ps->ev_io, ps->d->base, PQsocket(ps->pg), ev,
 		    on_io, ps);
 		{
-			struct timeval tv = {10, 0};
+			struct timeval tv = ms_tv(ps->cfg->connect_timeout);
 
 			event_add(ps->ev_io, &tv);
 		}
 		return;
 	}
 	if (!PQconsumeInput(ps->pg)) {
-		fail(ps, "lost the database connection",
-		    PQerrorMessage(ps->pg));
+		fail(ps, "database unreachable", PQerrorMessage(ps->pg));
 		return;
 	}
 	ps->last_progress = now_sec();
@@ -954,16 +968,15 @@ on_notice(void *arg, const char *message)
 static void
 connect_start(struct pgsync *ps)
 {
-	struct timeval tv = {10, 0};
+	struct timeval tv = ms_tv(ps->cfg->connect_timeout);
 
 	ps->pg = PQconnectStart(ps->cfg->database);
 	if (ps->pg == NULL) {
-		fail(ps, "cannot connect to the database", "out of memory");
+		fail(ps, "database unreachable", "out of memory");
 		return;
 	}
 	if (PQstatus(ps->pg) == CONNECTION_BAD) {
-		fail(ps, "cannot connect to the database",
-		    PQerrorMessage(ps->pg));
+		fail(ps, "database unreachable", PQerrorMessage(ps->pg));
 		return;
 	}
 	PQsetNoticeProcessor(ps->pg, on_notice, ps);
@@ -982,6 +995,29 @@ on_reconnect(evutil_socket_t fd, short what, void *arg)
 	connect_start(arg);
 }
 
+/* max_stale passed without a word from the database, or it came back. */
+static void
+watch_stale(struct pgsync *ps)
+{
+	struct daemon *d = ps->d;
+	bool stale = d->snap != NULL && !d->in_sync &&
+	    now_sec() - d->current_mono > (double)ps->cfg->max_stale / 1000;
+
+	if (stale && !ps->stale_logged) {
+		char when[32];
+		struct tm tm;
+
+		gmtime_r(&d->current_at, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		log_warning("pgsync: max_stale exceeded: answering TEMP for "
+		    "every key since %s", when);
+	} else if (!stale && ps->stale_logged) {
+		log_warning("pgsync: policy data current again: answering "
+		    "from it");
+	}
+	ps->stale_logged = stale;
+}
+
 static void
 on_poll(evutil_socket_t fd, short what, void *arg)
 {
@@ -990,45 +1026,68 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	watch_stale(ps);
 	if (ps->pg == NULL || ps->connecting)
 		return;
 	/* A peer that vanished without a reset never times a query out. */
 	if (ps->step != STEP_NONE && now_sec() - ps->last_progress > stuck) {
-		fail(ps, "the database stopped answering", NULL);
+		fail(ps, "database unreachable", "the database stopped "
+		    "answering");
 		return;
 	}
-	ps->poll_due = true;
+	syncplan_tick(&ps->plan);
 	kick(ps);
+}
+
+static void
+on_reconcile(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgsync *ps = arg;
+
+	(void)fd;
+	(void)what;
+	/* a session that is not in sync reloads anyway */
+	if (ps->d->in_sync && ps->plan.trusted) {
+		syncplan_reload(&ps->plan, SYNCPLAN_RELOAD_RECONCILE);
+		kick(ps);
+	}
 }
 
 struct pgsync *
 pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 {
 	struct pgsync *ps = xcalloc(1, sizeof(*ps));
+	const struct config *c = d->cfg;
+	struct syncsql_names names = {c->table, c->column_target,
+	    c->column_policy, c->column_parameters, c->column_active,
+	    c->statement_timeout};
 	struct timeval tv;
 
 	ps->d = d;
-	ps->cfg = d->cfg;
+	ps->cfg = c;
 	if (hooks != NULL)
 		ps->hooks = *hooks;
 	policy_opts_init(&ps->popts);
-	ps->popts.compat = d->cfg->postfix_compat;
-	ps->popts.fingerprint_len = d->cfg->fingerprint_len;
-	ps->applied_gen = -1;
-	ps->suspect_gen = -1;
-	ps->seen_gen = -1;
-	ps->resync_requested = true;
+	ps->popts.compat = c->postfix_compat;
+	ps->popts.fingerprint_len = c->fingerprint_len;
 	ps->backoff = BACKOFF_MIN_MS;
-	build_sql(ps);
+	syncsql_build(&ps->sql, &names);
+	syncplan_init(&ps->plan, (double)c->poll_interval / 1000);
+	ps->table = syncsql_table(c->table);
 
 	ps->ev_io = event_new(d->base, -1, 0, on_io, ps);
 	ps->ev_write = event_new(d->base, -1, 0, on_write, ps);
 	ps->ev_slice = evtimer_new(d->base, on_slice, ps);
 	ps->ev_reconnect = evtimer_new(d->base, on_reconnect, ps);
 	ps->ev_poll = event_new(d->base, -1, EV_PERSIST, on_poll, ps);
-	tv.tv_sec = (time_t)(d->cfg->poll_interval / 1000);
-	tv.tv_usec = (suseconds_t)(d->cfg->poll_interval % 1000) * 1000;
+	ps->ev_reconcile = event_new(d->base, -1, EV_PERSIST, on_reconcile,
+	    ps);
+	tv = ms_tv(c->poll_interval);
 	event_add(ps->ev_poll, &tv);	/* also the stuck-query watchdog */
+	if (c->reconcile_interval > 0 && !ps->hooks.oneshot) {
+		tv = ms_tv(c->reconcile_interval);
+		event_add(ps->ev_reconcile, &tv);
+	}
 	snprintf(d->why, sizeof(d->why), "connecting to the database");
 	connect_start(ps);
 	return ps;
@@ -1037,7 +1096,7 @@ pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 void
 pgsync_resync(struct pgsync *ps)
 {
-	ps->resync_requested = true;
+	syncplan_reload(&ps->plan, SYNCPLAN_RELOAD_SIGHUP);
 	kick(ps);
 }
 
@@ -1051,19 +1110,13 @@ pgsync_free(struct pgsync *ps)
 	event_free(ps->ev_slice);
 	event_free(ps->ev_reconnect);
 	event_free(ps->ev_poll);
+	event_free(ps->ev_reconcile);
 	if (ps->pg != NULL)
 		PQfinish(ps->pg);
 	snapshot_free(ps->building);
-	clear_pending(&ps->pend, &ps->npend);
-	clear_pending(&ps->flight, &ps->nflight);
-	xfree(ps->pend);
+	clear_flight(ps);
 	xfree(ps->flight);
-	xfree(ps->sql_setup);
-	xfree(ps->sql_begin_state);
-	xfree(ps->sql_begin_nostate);
-	xfree(ps->sql_rows);
-	xfree(ps->sql_refresh);
-	xfree(ps->sql_poll_state);
-	xfree(ps->sql_poll_nostate);
+	syncsql_free(&ps->sql);
+	xfree(ps->table);
 	xfree(ps);
 }

@@ -416,3 +416,61 @@ snapshot_conflicts(const struct snapshot *s,
 	}
 }
 
+/* The first row of r's key in its chain: conflicts are counted once. */
+static bool
+first_of_key(const struct snapshot *s, const struct row *r)
+{
+	const struct row *q;
+
+	for (q = s->buckets[r->hash & s->mask]; q != r; q = q->next)
+		if (q->hash == r->hash && q->keylen == r->keylen &&
+		    memcmp(q->data, r->data, r->keylen) == 0)
+			return false;
+	return true;
+}
+
+/* Does r's key answer the same in a and b (exact, no walk)? */
+static bool
+same_answer(const struct snapshot *a, const struct snapshot *b,
+    const struct row *r)
+{
+	const struct row *ra, *rb;
+	enum snapshot_result x = lookup_one(a, r->data, r->keylen, &ra);
+	enum snapshot_result y = lookup_one(b, r->data, r->keylen, &rb);
+
+	if (x != y)
+		return false;
+	if (x == SNAPSHOT_NONE || x == SNAPSHOT_CONFLICT)
+		return true;
+	return ra->textlen == rb->textlen &&
+	    memcmp(row_text(ra), row_text(rb), ra->textlen) == 0;
+}
+
+size_t
+snapshot_diff(const struct snapshot *a, const struct snapshot *b,
+    void (*cb)(void *arg, const char *key), void *arg)
+{
+	const struct row *r;
+	size_t i, n = 0;
+
+	for (i = 0; i <= a->mask; i++)
+		for (r = a->buckets[i]; r != NULL; r = r->next)
+			if (first_of_key(a, r) && !same_answer(a, b, r)) {
+				n++;
+				if (cb != NULL)
+					cb(arg, r->data);
+			}
+	/* keys only b has; keys in both were compared above */
+	for (i = 0; i <= b->mask; i++)
+		for (r = b->buckets[i]; r != NULL; r = r->next) {
+			const struct row *ra;
+
+			if (first_of_key(b, r) && lookup_one(a, r->data,
+			    r->keylen, &ra) == SNAPSHOT_NONE) {
+				n++;
+				if (cb != NULL)
+					cb(arg, r->data);
+			}
+		}
+	return n;
+}

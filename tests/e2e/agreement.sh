@@ -50,7 +50,7 @@
 #
 # The schema's level CHECK constraint is dropped in this throwaway
 # database: it is NOT VALID, so a legacy table (or one attached with
-# tlspolicyd_attach) may hold such rows, and the daemon must answer TEMP
+# tlspolicyd.attach) may hold such rows, and the daemon must answer TEMP
 # for them.
 
 set -u

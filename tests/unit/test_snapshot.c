@@ -653,6 +653,79 @@ test_snapshot_free_null(void **state)
 	snapshot_free(s);
 }
 
+/* Reconcile: the keys whose exact answer differs, each named once. */
+struct diff_seen {
+	char keys[256];
+};
+
+static void
+diff_note(void *arg, const char *key)
+{
+	struct diff_seen *d = arg;
+
+	strcat(d->keys, key);
+	strcat(d->keys, " ");
+}
+
+static void
+test_snapshot_diff(void **state)
+{
+	static const struct {
+		const char *label;
+		const char *a[4][2];	/* target, policy; NULL ends */
+		const char *b[4][2];
+		size_t want;
+		const char *keys;	/* each differing key, any order */
+	} cases[] = {
+		{"same rows, other spellings", {{"Example.COM", "may"},
+		    {"x.example", "secure"}}, {{"x.example", "SECURE"},
+		    {"example.com.", "may"}}, 0, ""},
+		{"a changed policy", {{"a.example", "may"}},
+		    {{"a.example", "secure"}}, 1, "a.example "},
+		{"a row only one side has", {{"a.example", "may"}},
+		    {{"a.example", "may"}, {"b.example", "encrypt"}}, 1,
+		    "b.example "},
+		{"... and the other side", {{"a.example", "may"},
+		    {"b.example", "encrypt"}}, {{"a.example", "may"}}, 1,
+		    "b.example "},
+		{"valid against invalid", {{"a.example", "may"}},
+		    {{"a.example", "maybe"}}, 1, "a.example "},
+		{"a conflict counted once", {{"a.example", "may"},
+		    {"A.example", "may"}}, {{"a.example", "may"}}, 1,
+		    "a.example "},
+		{"conflicts on both sides are alike", {{"a.example", "may"},
+		    {"A.example", "may"}}, {{"a.example", "none"},
+		    {"A.EXAMPLE", "may"}}, 0, ""},
+	};
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fixture fa, fb;
+		struct diff_seen seen = {""};
+		char *k, *save = NULL, want[256];
+
+		fixture_init(&fa);
+		fixture_init(&fb);
+		for (j = 0; j < 4 && cases[i].a[j][0] != NULL; j++)
+			add(&fa, cases[i].a[j][0], cases[i].a[j][1], true);
+		for (j = 0; j < 4 && cases[i].b[j][0] != NULL; j++)
+			add(&fb, cases[i].b[j][0], cases[i].b[j][1], true);
+		case_int_equal(cases[i].label, snapshot_diff(fa.s, fb.s,
+		    diff_note, &seen), cases[i].want);
+		/* symmetric, and the callback names exactly those keys */
+		case_int_equal(cases[i].label, snapshot_diff(fb.s, fa.s, NULL,
+		    NULL), cases[i].want);
+		snprintf(want, sizeof(want), "%s", cases[i].keys);
+		for (k = strtok_r(want, " ", &save); k != NULL;
+		    k = strtok_r(NULL, " ", &save))
+			assert_non_null(strstr(seen.keys, k));
+		assert_int_equal(strlen(seen.keys), strlen(cases[i].keys));
+		snapshot_free(fa.s);
+		snapshot_free(fb.s);
+	}
+}
+
 int
 main(void)
 {
@@ -674,6 +747,7 @@ main(void)
 		cmocka_unit_test(test_snapshot_waste_after_remove),
 		cmocka_unit_test(test_snapshot_grows_beyond_hint),
 		cmocka_unit_test(test_snapshot_free_null),
+		cmocka_unit_test(test_snapshot_diff),
 	};
 
 	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
