@@ -101,8 +101,12 @@ check-blackbox: $(BIN) tests/blackbox/framing
 tests/blackbox/framing: tests/blackbox/framing.c
 	$(CC) $(STD) $(WARN) -O2 -o $@ $<
 
+# Every script runs even when one fails; the target fails if any did.
 check-integration: $(BIN) tests/integration/sockmap_probe
-	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/run.sh
+	@rc=0; for t in run hostile replicas; do \
+		echo "TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/$$t.sh"; \
+		TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/$$t.sh || rc=1; \
+	done; exit $$rc
 
 check-e2e: $(BIN)
 	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/e2e/run.sh
