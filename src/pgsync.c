@@ -215,6 +215,8 @@ clear_flight(struct pgsync *ps)
 	ps->everything = false;
 }
 
+static void watch_stale(struct pgsync *ps);
+
 /* The snapshot matches the database as of now. */
 static void
 mark_current(struct pgsync *ps)
@@ -222,6 +224,7 @@ mark_current(struct pgsync *ps)
 	ps->d->current_at = time(NULL);
 	ps->d->current_mono = now_sec();
 	ps->d->in_sync = true;
+	watch_stale(ps);
 }
 
 /*

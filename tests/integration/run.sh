@@ -1050,6 +1050,15 @@ if pgc_as "$PGC_BINDIR/pg_ctl" -D "$PGC_DIR/data" -m fast -w stop >/dev/null 2>&
 			within_ms 7000 expect_ok example.com encrypt
 		Q_PORT=$PORT6 DESC="back within max_stale after the restart: example.com -> OK encrypt" \
 			within_ms 7000 expect_ok example.com encrypt
+		# Issue 7 item 6: the switch to stale and back is logged once each.
+		n_stale=$(grep -c 'max_stale exceeded: answering TEMP for every key since' "$IT_TMP/stale.log")
+		n_back=$(grep -c 'policy data current again' "$IT_TMP/stale.log")
+		if [ "$n_stale" = 1 ] && [ "$n_back" = 1 ]; then
+			pass "the switch to stale and back is logged once each"
+		else
+			fail "the switch to stale and back is logged once each" \
+				"$n_stale stale line(s), $n_back back line(s)"
+		fi
 		sql "UPDATE tls_policy SET policy = 'may' WHERE target = 'example.com'"
 		DESC="and the next one: example.com -> OK may" \
 			within_1s expect_ok example.com may
