@@ -189,11 +189,10 @@ it_wait() {
 }
 
 # ======================================================================
-# Shared by hostile.sh and replicas.sh.
+# Shared by run.sh, hostile.sh and replicas.sh.
 #
-# --- TAP reporting and expectations: copied verbatim from run.sh (which
-# --- still defines its own, identical, after sourcing this file), except
-# --- that within_ms also leaves the latency in WITHIN_MS_LAT.
+# --- TAP reporting and expectations; within_ms also leaves the latency in
+# --- WITHIN_MS_LAT.
 
 T_N=0
 T_PASS=0
@@ -411,6 +410,26 @@ expect_cmd() {
 		fail "$desc" "want: exit $want_rc${re:+, a stdout line matching /$re/}${sub:+, output containing \"$sub\"}" \
 			"$(cmd_got)"
 	fi
+}
+
+# run_cmd_ms ARGS...: run_cmd, and C_MS the milliseconds it took.
+run_cmd_ms() {
+	local t0
+	t0=$(now_us)
+	run_cmd "$@"
+	C_MS=$((($(now_us) - t0) / 1000))
+}
+
+# expect_cmd_within MS DESC WANT_RC [REGEX] [SUBSTRING]: expect_cmd for a
+# command run by run_cmd_ms, which must also have ended within MS ms.
+expect_cmd_within() {
+	local ms=$1
+	shift
+	if [ "$C_MS" -gt "$ms" ]; then
+		fail "$1" "took $C_MS ms, want at most $ms" "$(cmd_got)"
+		return
+	fi
+	expect_cmd "$@"
 }
 
 finish() {
