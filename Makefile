@@ -10,7 +10,7 @@
 #   make check-asan    the unit, black-box and integration tests under
 #                      ASan + UBSan
 #   make fuzz          every fuzz harness for FUZZ_SECONDS (default 60)
-#   make bench         benchmarks (never part of check)
+#   make bench         benchmarks, never part of check: docs/benchmarks.md
 #   make install       PREFIX, DESTDIR, SBINDIR, MANDIR, SYSCONFDIR
 
 CC ?= cc
@@ -73,7 +73,7 @@ $(B)/%.o: src/%.c
 UT = $(B)/tests
 UNIT_CFLAGS = $(ALL_CFLAGS) -Itests/lib -DUNIT_TESTING
 UNIT_TESTS = netstring sockmap hostname target policy snapshot config \
-	syncplan syncsql
+	syncplan syncsql answer
 unit_src_netstring = src/netstring.c
 unit_src_sockmap = src/sockmap.c src/netstring.c
 unit_src_hostname = src/hostname.c
@@ -81,6 +81,7 @@ unit_src_target = src/target.c src/hostname.c
 unit_src_policy = src/policy.c src/hostname.c
 unit_src_snapshot = src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
 unit_src_config = src/config.c src/log.c src/xalloc.c
+unit_src_answer = src/answer.c src/sockmap.c src/netstring.c src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
 unit_src_syncplan = src/syncplan.c
 unit_src_syncsql = src/syncsql.c src/xalloc.c
 
@@ -169,14 +170,15 @@ fuzz: fuzz-build
 	done
 
 # --- benchmarks: figures, never assertions
+# bench-run writes docs/benchmarks.md and docs/benchmarks.png; set
+# BENCH_BEFORE=/path/to/tlspolicyd to measure an older build beside it.
 bench:
-	@sh tools/deps.sh demo
+	@sh tools/deps.sh bench
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: $(BIN) $(B)/bench_snapshot
+bench-run: $(BIN) $(B)/bench_snapshot tests/integration/sockmap_probe
 	$(B)/bench_snapshot
 	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/bench/run.sh
-	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/bench_edit.sh 50
 
 $(B)/bench_snapshot: tests/bench/bench_snapshot.c src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs libidn2)

@@ -52,18 +52,64 @@
 /* Human-readable reasons (invalid rows, TEMP replies). */
 #define POLICY_MAX_PROBLEM 256
 
-/* Frames decoded per read callback before yielding to other connections. */
+/*
+ * Frames answered per callback before yielding to other connections; the
+ * rest are answered on later loop turns, after the other sockets were
+ * polled (PgBouncer's sbuf_loopcnt).
+ */
 #define CONN_MAX_FRAMES_PER_READ 32
 
 /*
- * Pending reply bytes per connection before we stop reading from it.  A
+ * Frames answered per loop turn for all pipelining connections together
+ * (a client's first frame of a read is always answered).  A turn then
+ * stays well under a millisecond however many clients pipeline, and that
+ * is how long a client that sends one request at a time can wait.
+ */
+#define CONN_MAX_FRAMES_PER_TURN 256
+
+/*
+ * Unsent reply bytes per connection before we stop reading from it.  A
  * client that pipelines and never reads gets TCP backpressure, not our
- * memory.
+ * memory: what one connection holds is bounded by this plus one batch of
+ * replies (CONN_BATCH) and one read (CONN_READ_MAX).
  */
 #define CONN_MAX_OUTPUT (64 * 1024)
 
+/*
+ * Bytes one read() takes, on the stack.  At least one whole request frame,
+ * so a partial frame kept from the last read always leaves room.
+ */
+#define CONN_READ_MAX 16384
+
+/*
+ * Replies gathered on the stack before they go out in one write().  32
+ * typical replies fit many times; a batch that cannot take one more
+ * largest reply is written out first.
+ */
+#define CONN_BATCH 16384
+
+/*
+ * The idle sweep runs this often, and connections are stamped with a
+ * clock it refreshes, instead of a timer re-armed on every request.  An
+ * idle connection is closed at most this much after idle_timeout.
+ */
+#define CONN_TICK_MS 250
+
+/*
+ * At max_connections a new connection closes the longest-idle one, if
+ * that one has been idle at least this long: between two requests, where
+ * Postfix reconnects without a word (dict_sockmap.c retries once).
+ */
+#define CONN_EVICT_IDLE_MS 1000
+
 /* Pause of a listener after EMFILE/ENFILE, in milliseconds. */
 #define SERVER_ACCEPT_BACKOFF_MS 1000
+
+/*
+ * After the first eviction at max_connections, at most one line with the
+ * count per this many milliseconds: a flood must not flood the log.
+ */
+#define SERVER_EVICT_LOG_MS 60000
 
 /*
  * How long one loop turn may spend building a snapshot from a full load

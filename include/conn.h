@@ -1,27 +1,36 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * conn - one client connection: read netstring frames, answer each from
- * the current snapshot, write one netstring reply per request, in order.
+ * conn - client connections: read netstring frames, answer each from the
+ * current snapshot (answer.h), write the replies in request order; close
+ * connections idle past idle_timeout, and the longest-idle one to make
+ * room at max_connections.  Nothing here blocks.
  */
 #ifndef TLSPOLICYD_CONN_H
 #define TLSPOLICYD_CONN_H
 
+#include <stdbool.h>
+
 #include <event2/util.h>
 
 #include "daemon.h"
-#include "sockmap.h"
 
-struct conn;
+/*
+ * Start the idle sweep on d->base; before the first conn_new().  Returns
+ * -1 if libevent cannot arm it.
+ */
+int conn_start(struct daemon *d);
 
-/* Take over an accepted socket.  Never blocks; closes fd on failure. */
+/* Close every connection and stop the sweep (at exit). */
+void conn_stop(struct daemon *d);
+
+/* Take over an accepted, non-blocking socket; closes fd on failure. */
 void conn_new(struct daemon *d, evutil_socket_t fd);
 
 /*
- * The reply payload for one request payload, from the daemon's current
- * state.  Writes one whole reply frame into out (SOCKMAP_MAX_FRAME bytes)
- * and returns its length.  Used by connections and by --query.
+ * Close the longest-idle connection if it has been idle for at least
+ * CONN_EVICT_IDLE_MS, and say whether one was closed.  Logs nothing: the
+ * caller decides what an eviction is worth saying.
  */
-size_t conn_answer(struct daemon *d, const char *payload, size_t len,
-    char *out, enum sockmap_status *status);
+bool conn_evict(struct daemon *d);
 
 #endif

@@ -22,8 +22,8 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "answer.h"
 #include "config.h"
-#include "conn.h"
 #include "daemon.h"
 #include "log.h"
 #include "pgsync.h"
@@ -297,11 +297,15 @@ run_oneshot(struct daemon *d, const char *query_key)
 		enum sockmap_status st;
 		size_t n, len;
 		char *colon;
+		struct timespec now;
 		int pl = snprintf(payload, sizeof(payload), "%s %s",
 		    d->cfg->map[0], query_key);
 
-		len = conn_answer(d, payload, pl < (int)sizeof(payload) ?
-		    (size_t)pl : sizeof(payload) - 1, frame, &st);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		len = answer_reply(d, (double)now.tv_sec +
+		    (double)now.tv_nsec / 1e9, payload,
+		    pl < (int)sizeof(payload) ? (size_t)pl : sizeof(payload) - 1,
+		    frame, &st);
 		/* print the payload: between the header's ':' and the ',' */
 		colon = memchr(frame, ':', len);
 		n = len - (size_t)(colon + 1 - frame) - 1;

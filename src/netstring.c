@@ -11,8 +11,6 @@
  * header has proven the frame bad.
  * Limits: NETSTRING_MAX_DIGITS, and the caller's max (NETSTRING_MAX_PAYLOAD).
  */
-#include <stdio.h>
-
 #include "netstring.h"
 
 enum netstring_status
@@ -50,8 +48,22 @@ netstring_decode(const char *buf, size_t len, size_t max, const char **payload,
 	return NETSTRING_OK;
 }
 
+/*
+ * Every reply passes through here: digits by hand, not snprintf(), which
+ * costs a format parse and a locale look-up per call.
+ */
 size_t
 netstring_header(size_t len, char *hdr)
 {
-	return (size_t)snprintf(hdr, NETSTRING_MAX_HEADER, "%zu:", len);
+	char digits[NETSTRING_MAX_HEADER];
+	size_t n = 0, i;
+
+	do {
+		digits[n++] = (char)('0' + len % 10);
+		len /= 10;
+	} while (len != 0);
+	for (i = 0; i < n; i++)
+		hdr[i] = digits[n - 1 - i];
+	hdr[n] = ':';
+	return n + 1;
 }

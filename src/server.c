@@ -2,18 +2,26 @@
 /*
  * server - listeners.
  *
- * Over max_connections a new connection is accepted and closed at once
+ * At max_connections a new connection closes the longest-idle one, if
+ * that has been idle CONN_EVICT_IDLE_MS: otherwise one local user holding
+ * every slot with idle connections would stop all mail, and Postfix
+ * reconnects without a word after a close between requests.  Only when
+ * every connection is busy is the new one accepted and closed at once
  * (counted): the peer learns immediately instead of sitting in the
  * backlog, and Postfix reports a lookup error rather than a 100 s timeout.
- * On EMFILE/ENFILE the listener pauses SERVER_ACCEPT_BACKOFF_MS instead of
- * spinning on an accept() that cannot succeed (PgBouncer pool_accept).
+ * Evictions come in floods, so the first is logged, then a count at most
+ * every SERVER_EVICT_LOG_MS.  On EMFILE/ENFILE the listener pauses
+ * SERVER_ACCEPT_BACKOFF_MS instead of spinning on an accept() that cannot
+ * succeed (PgBouncer pool_accept).
  *
  * Invariants: listeners never block; a unix socket path is removed only if
  * it is a socket.
- * Limits: CONFIG_MAX_LISTEN, max_connections, SERVER_ACCEPT_BACKOFF_MS.
+ * Limits: CONFIG_MAX_LISTEN, max_connections, CONN_EVICT_IDLE_MS,
+ * SERVER_ACCEPT_BACKOFF_MS, SERVER_EVICT_LOG_MS.
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +54,28 @@ struct server {
 	size_t n;
 };
 
+/* One line for the first eviction, then one count per interval at most. */
+static void
+log_eviction(struct daemon *d)
+{
+	uint64_t n = ++d->conns_evicted;
+
+	if (n == 1) {
+		log_warning("server: %zu connections, the limit: closing the "
+		    "longest-idle connection for each new one (counted, not "
+		    "logged one by one)", d->max_conns);
+		d->conns_evicted_logged = n;
+		d->conns_evicted_at = d->conn_now;
+	} else if (d->conn_now - d->conns_evicted_at >= SERVER_EVICT_LOG_MS) {
+		log_warning("server: closed %llu idle connections for new ones "
+		    "since the last count (%llu in all)",
+		    (unsigned long long)(n - d->conns_evicted_logged),
+		    (unsigned long long)n);
+		d->conns_evicted_logged = n;
+		d->conns_evicted_at = d->conn_now;
+	}
+}
+
 static void
 on_accept(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -57,11 +87,15 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)sa;
 	(void)salen;
 	if (d->nconns >= d->max_conns) {
-		if (d->conns_refused++ % 1000 == 0)
-			log_warning("server: %zu connections, the limit: "
-			    "refusing more", d->max_conns);
-		evutil_closesocket(fd);
-		return;
+		if (!conn_evict(d)) {
+			if (d->conns_refused++ % 1000 == 0)
+				log_warning("server: %zu connections, the "
+				    "limit, none idle: refusing more",
+				    d->max_conns);
+			evutil_closesocket(fd);
+			return;
+		}
+		log_eviction(d);
 	}
 	conn_new(d, fd);
 }
@@ -192,6 +226,11 @@ server_open(struct daemon *d, char *err, size_t errsz)
 	size_t i;
 
 	s->d = d;
+	if (conn_start(d) < 0) {
+		snprintf(err, errsz, "cannot arm the connections' idle timer");
+		xfree(s);
+		return NULL;
+	}
 	for (i = 0; i < d->cfg->nlisten; i++) {
 		const char *ep = d->cfg->listen[i];
 		struct listener *l = &s->l[i];
@@ -233,5 +272,6 @@ server_free(struct server *s)
 			xfree(l->path);
 		}
 	}
+	conn_stop(s->d);
 	xfree(s);
 }

@@ -3,7 +3,8 @@
 # deps.sh PROFILE - install the Debian packages a make target needs.
 #
 # Profiles: build (the daemon), check (build + every test), demo
-# (build + PostgreSQL + postmap), fuzz (check + clang), all.
+# (build + PostgreSQL + postmap), bench (demo + pgbench, Postfix's pgsql
+# client, gnuplot, strace, valgrind), fuzz (check + clang), all.
 # As root, missing packages are installed with apt-get; otherwise the
 # apt-get line to run is printed and the script fails.
 set -eu
@@ -13,6 +14,7 @@ case "${1:-build}" in
 build) want="$build" ;;
 check) want="$build libcmocka-dev postgresql postfix openssl" ;;
 demo) want="$build postgresql postfix" ;;
+bench) want="$build postgresql postgresql-contrib postfix postfix-pgsql gnuplot-nox strace valgrind" ;;
 fuzz) want="$build libcmocka-dev clang" ;;
 asan) want="$build libcmocka-dev postgresql postfix openssl" ;;
 all) want="$build libcmocka-dev postgresql postfix clang valgrind" ;;

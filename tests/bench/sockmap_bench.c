@@ -7,8 +7,9 @@
  * CONNS connections each send one request, wait for its reply, and send
  * the next (Postfix never pipelines), for SECONDS.  Keys are KEYFMT
  * formatted with a number below NKEYS ("host%d.example").  Prints
- * requests, requests/s and latency percentiles; with -m, the longest
- * single wait is the figure that shows a stall.
+ * requests, requests/s, latency percentiles, the longest single wait
+ * (the figure that shows a stall) and errors: replies other than OK and
+ * NOTFOUND.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,9 +64,9 @@ send_req(struct client *c, const char *map, const char *fmt, int nkeys)
 	c->have = 0;
 }
 
-/* A whole netstring in buf? */
+/* A whole netstring in buf?  *ok: it is an OK or a NOTFOUND. */
 static int
-complete(const struct client *c)
+complete(const struct client *c, int *ok)
 {
 	char *colon = memchr(c->buf, ':', c->have);
 	size_t len;
@@ -73,6 +74,8 @@ complete(const struct client *c)
 	if (colon == NULL)
 		return 0;
 	len = strtoul(c->buf, NULL, 10);
+	*ok = strncmp(colon + 1, "OK ", 3) == 0 ||
+	    strncmp(colon + 1, "NOTFOUND", 8) == 0;
 	return c->have >= (size_t)(colon - c->buf) + 1 + len + 1;
 }
 
@@ -83,7 +86,7 @@ main(int argc, char **argv)
 	struct pollfd *pfd;
 	struct client *cl;
 	float *lat;
-	size_t nlat = 0, cap = 1 << 20;
+	size_t nlat = 0, cap = 1 << 20, errors = 0;
 	int conns, nkeys, i;
 	double secs, start, end;
 	const char *map;
@@ -128,6 +131,7 @@ main(int argc, char **argv)
 		}
 		for (i = 0; i < conns; i++) {
 			ssize_t n;
+			int ok;
 
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
@@ -138,8 +142,9 @@ main(int argc, char **argv)
 				return 1;
 			}
 			cl[i].have += (size_t)n;
-			if (!complete(&cl[i]))
+			if (!complete(&cl[i], &ok))
 				continue;
+			errors += !ok;
 			if (nlat == cap) {
 				cap *= 2;
 				lat = realloc(lat, cap * sizeof(*lat));
@@ -151,8 +156,8 @@ main(int argc, char **argv)
 	secs = now() - start;
 	qsort(lat, nlat, sizeof(*lat), cmp);
 	printf("conns=%d requests=%zu rate=%.0f/s p50=%.0fus p99=%.0fus "
-	    "max=%.0fus\n", conns, nlat, (double)nlat / secs,
+	    "max=%.0fus errors=%zu\n", conns, nlat, (double)nlat / secs,
 	    nlat ? lat[nlat / 2] : 0.0, nlat ? lat[nlat * 99 / 100] : 0.0,
-	    nlat ? lat[nlat - 1] : 0.0);
+	    nlat ? lat[nlat - 1] : 0.0, errors);
 	return 0;
 }

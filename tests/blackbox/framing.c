@@ -6,12 +6,18 @@
  *
  *   framing PORT
  *   framing PORT cap N     N connections are served, more are closed
+ *   framing PORT evict N   the daemon runs with --max-connections N: a new
+ *                          client closes the longest-idle connection
+ *   framing PORT backpressure
+ *                          clients that pipeline and never read stall
+ *                          nobody, and get every reply once they read
  *
  * Each check prints "ok N - ..." or "not ok N - ..."; the last line is
  * "N passed, M failed".
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -43,12 +49,20 @@ check(bool ok, const char *fmt, ...)
 		failed++;
 }
 
+/*
+ * Connect; with bufsz > 0, with socket buffers that small (set before the
+ * handshake: a window shrunk after it stalls TCP on its persist timer).
+ */
 static int
-dial(void)
+dial_buf(int bufsz)
 {
 	struct sockaddr_in sin;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
+	if (fd >= 0 && bufsz > 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((unsigned short)port);
@@ -58,6 +72,12 @@ dial(void)
 		exit(2);
 	}
 	return fd;
+}
+
+static int
+dial(void)
+{
+	return dial_buf(0);
 }
 
 static void
@@ -191,6 +211,36 @@ test_pipelined(void)
 	close(fd);
 }
 
+/*
+ * More frames in one write than the daemon answers per turn: the rest
+ * must be answered on later turns with no new byte to wake it.
+ */
+static void
+test_pipelined_many(void)
+{
+	static char req[100 * 25];
+	char reply[4200] = "";
+	size_t len = 0;
+	int i, fd = dial(), in_order = 0;
+
+	for (i = 0; i < 100; i++) {
+		memcpy(req + len, i % 10 == 9 ? "21:tlspolicX example.com," :
+		    "21:tlspolicy example.com,", 25);
+		len += 25;
+	}
+	send_all(fd, req, len);
+	for (i = 0; i < 100; i++) {
+		if (!read_reply(fd, reply, sizeof(reply)))
+			break;
+		if (i % 10 == 9 ? strcmp(reply, "PERM unknown map tlspolicX") ==
+		    0 : is_temp(reply))
+			in_order++;
+	}
+	check(in_order == 100, "100 pipelined requests in one write -> 100 "
+	    "replies in order (%d)", in_order);
+	close(fd);
+}
+
 static void
 test_byte_by_byte(void)
 {
@@ -304,9 +354,214 @@ test_cap(int cap)
 		close(fds[i]);
 }
 
+/* A request, its reply: is the connection served? */
+static bool
+served(int fd)
+{
+	char reply[4200] = "";
+
+	send_all(fd, "21:tlspolicy example.com,", 25);
+	return read_reply(fd, reply, sizeof(reply)) && is_temp(reply);
+}
+
+static void
+pause_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The daemon runs with --max-connections cap.  Idle clients fill every
+ * slot; a new client still gets its answer, and the connection closed for
+ * it is the one idle longest.  Once no connection has been idle a second,
+ * nothing is closed for a newcomer: it is refused instead.
+ */
+static void
+test_evict(int cap)
+{
+	int fds[64];
+	int i, n = 0, fresh, extra;
+	char c;
+	bool eof;
+
+	if (cap < 2 || cap > 64) {
+		check(false, "evict: a cap from 2 to 64 (got %d)", cap);
+		return;
+	}
+	for (i = 0; i < cap; i++) {
+		fds[i] = dial();
+		n += served(fds[i]);
+	}
+	check(n == cap, "%d idle clients, the limit, are all served (%d)",
+	    cap, n);
+	/* past the 1 s idle floor, then all but the first are active again */
+	pause_ms(2000);
+	for (i = 1, n = 0; i < cap; i++)
+		n += served(fds[i]);
+	fresh = dial();
+	check(served(fresh), "at max_connections a new client still gets its "
+	    "answer");
+	check(closed_silently(fds[0], 2000), "the longest-idle connection "
+	    "was closed to make room");
+	for (i = 1; i < cap; i++)
+		n += served(fds[i]);
+	check(n == 2 * (cap - 1), "the other %d connections still answer "
+	    "(%d of %d)", cap - 1, n, 2 * (cap - 1));
+	/* every slot was active within the floor: nothing to close */
+	extra = dial();
+	send_all(extra, "21:tlspolicy example.com,", 25);
+	check(read_for(extra, &c, 1, 2000, &eof) == 0 && eof, "with no "
+	    "connection idle, a new one is refused (closed at once)");
+	check(served(fresh), "... and the served ones are kept");
+	close(extra);
+	close(fresh);
+	for (i = 0; i < cap; i++)
+		close(fds[i]);
+}
+
+/*
+ * Clients that pipeline requests and never read their replies: the daemon
+ * stops reading them once their replies back up (their writes block), a
+ * normal client is answered meanwhile, and each of them gets every reply,
+ * in order, once it reads, and is read again after.
+ */
+/*
+ * Read replies until want arrived, each "TEMP no policy data loaded yet",
+ * in big reads: there are tens of thousands.  Returns how many did.
+ */
+static long
+count_replies(int fd, long want)
+{
+	static char buf[65536];
+	size_t have = 0, off;
+	long got = 0;
+
+	while (got < want) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t n;
+
+		if (poll(&p, 1, 5000) <= 0 ||
+		    (n = read(fd, buf + have, sizeof(buf) - have)) <= 0)
+			break;
+		have += (size_t)n;
+		for (off = 0; got < want;) {
+			char *colon = memchr(buf + off, ':', have - off);
+			size_t len, end;
+
+			if (colon == NULL)
+				break;
+			len = strtoul(buf + off, NULL, 10);
+			end = (size_t)(colon - buf) + 1 + len;
+			if (end >= have)
+				break;
+			if (buf[end] != ',' || !is_temp(colon + 1))
+				return got;
+			got++;
+			off = end + 1;
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
+	}
+	return got;
+}
+
+#define PIPERS 8
+#define PIPER_MAX_BYTES (64L * 1024 * 1024)
+
+static void
+test_backpressure(void)
+{
+	static const char req[] = "21:tlspolicy example.com,";
+	static char chunk[160 * 25];
+	int fds[PIPERS];
+	long sent[PIPERS];
+	int i, pushed_back = 0, complete = 0, resumed = 0;
+	int normal, big = 256 * 1024;
+
+	for (i = 0; i < 160; i++)
+		memcpy(chunk + i * 25, req, 25);
+	for (i = 0; i < PIPERS; i++) {
+		/* small buffers: the daemon, not the kernel, must push back */
+		fds[i] = dial_buf(4096);
+		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+		sent[i] = 0;
+	}
+	/* write until the daemon stops taking bytes, never reading */
+	for (i = 0; i < PIPERS; i++) {
+		while (sent[i] < PIPER_MAX_BYTES) {
+			size_t off = (size_t)(sent[i] % (long)sizeof(chunk));
+			ssize_t w = write(fds[i], chunk + off,
+			    sizeof(chunk) - off);
+			struct pollfd p = {fds[i], POLLOUT, 0};
+
+			if (w > 0) {
+				sent[i] += w;
+				continue;
+			}
+			if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+				break;
+			/* full: still full after a while means pushed back */
+			if (poll(&p, 1, 300) == 0) {
+				pushed_back++;
+				break;
+			}
+		}
+	}
+	check(pushed_back == PIPERS, "%d clients pipelining without reading "
+	    "are pushed back, not buffered without bound (%d)", PIPERS,
+	    pushed_back);
+
+	normal = dial();
+	check(served(normal), "a normal client is answered while they wait");
+	close(normal);
+
+	for (i = 0; i < PIPERS; i++) {
+		long want = sent[i] / 25, got = 0;
+		char reply[4200];
+
+		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) & ~O_NONBLOCK);
+		setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+		got = count_replies(fds[i], want);
+		/* a frame the write cut: its rest, once the daemon reads */
+		if (got == want && sent[i] % 25 != 0) {
+			send_all(fds[i], req + sent[i] % 25,
+			    (size_t)(25 - sent[i] % 25));
+			if (read_reply(fds[i], reply, sizeof(reply)) &&
+			    is_temp(reply))
+				got++;
+			want++;
+		}
+		if (got == want)
+			complete++;
+		else
+			fprintf(stderr, "framing: client %d: %ld of %ld "
+			    "replies\n", i, got, want);
+		resumed += served(fds[i]);
+		close(fds[i]);
+	}
+	check(complete == PIPERS, "once they read, each gets every reply in "
+	    "order (%d of %d)", complete, PIPERS);
+	check(resumed == PIPERS, "and each is read and answered again after "
+	    "(%d of %d)", resumed, PIPERS);
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[2], "evict") == 0) {
+		port = atoi(argv[1]);
+		test_evict(atoi(argv[3]));
+		printf("%d passed, %d failed\n", passed, failed);
+		return failed != 0;
+	}
+	if (argc == 3 && strcmp(argv[2], "backpressure") == 0) {
+		port = atoi(argv[1]);
+		test_backpressure();
+		printf("%d passed, %d failed\n", passed, failed);
+		return failed != 0;
+	}
 	if (argc == 4 && strcmp(argv[2], "cap") == 0) {
 		port = atoi(argv[1]);
 		test_cap(atoi(argv[3]));
@@ -314,12 +569,14 @@ main(int argc, char **argv)
 		return failed != 0;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: framing PORT [cap N]\n");
+		fprintf(stderr, "usage: framing PORT [cap N | evict N | "
+		    "backpressure]\n");
 		return 2;
 	}
 	port = atoi(argv[1]);
 	test_one_request();
 	test_pipelined();
+	test_pipelined_many();
 	test_byte_by_byte();
 	test_limits();
 	test_malformed();

@@ -15,11 +15,32 @@ printf '# empty\n' >"$dir/empty.conf"
 	--database "hostaddr=127.0.0.1 port=$nodb connect_timeout=1" \
 	--idle-timeout 1s 2>"$dir/daemon.log" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 1 50); do
-	(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
-	sleep 0.1
-done
+# The sections below run in a pipeline's subshell: their daemons' pids go
+# to files, for the subshell to stop them and for this trap if it did not.
+trap 'kill $pid $(cat "$dir"/*.pid 2>/dev/null) 2>/dev/null
+	wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+listening() {
+	for _ in $(seq 1 50); do
+		(exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# spawn NAME ARGS...: another daemon with more options; its port in
+# $NAME_port, its pid in $dir/NAME.pid, its log in $dir/NAME.log.  Its
+# stdout is not the pipeline's, or tee would wait for it.
+spawn() {
+	local name=$1 p
+	shift
+	p=$(free_port)
+	"$bin" -c "$dir/empty.conf" -f --listen "inet:127.0.0.1:$p" \
+		--database "hostaddr=127.0.0.1 port=$nodb connect_timeout=1" \
+		"$@" >/dev/null 2>"$dir/$name.log" &
+	echo "$!" >"$dir/$name.pid"
+	listening "$p"
+	printf -v "${name}_port" %s "$p"
+}
+listening "$port"
 # One closing line for the whole run: the sections print only ok/not ok.
 {
 "$probe" "$port"
@@ -44,6 +65,21 @@ else
 	echo "not ok - the daemon says why it serves fewer than max_connections"
 fi
 kill "$(cat "$dir/cap.pid")" 2>/dev/null
+
+# Idle connections fill max_connections: eviction, not refusal.
+spawn evict --max-connections 4 --idle-timeout 60s
+"$probe" "$evict_port" evict 4
+kill "$(cat "$dir/evict.pid")" 2>/dev/null
+if [ "$(grep -c 'closing the longest-idle connection' "$dir/evict.log")" = 1 ]; then
+	echo "ok - the first eviction is logged, once"
+else
+	echo "not ok - the first eviction is logged, once"
+fi
+
+# Pipelining clients that never read: backpressure.
+spawn pipe --idle-timeout 60s
+"$probe" "$pipe_port" backpressure
+kill "$(cat "$dir/pipe.pid")" 2>/dev/null
 } | grep -v ' passed, .* failed$' | tee "$dir/out"
 pass=$(grep -c '^ok ' "$dir/out")
 fail=$(grep -c '^not ok ' "$dir/out")
