@@ -4,7 +4,8 @@
 #   make               the daemon, ./tlspolicyd
 #   make check         installs missing packages (as root), then unit,
 #                      integration (real PostgreSQL + postmap) and
-#                      end-to-end (real Postfix) tests, and docs-check
+#                      end-to-end (real Postfix; real TLS and DANE in
+#                      private namespaces) tests, and docs-check
 #   make demo          a throwaway cluster with example rows, the daemon in
 #                      the foreground, and a postmap line to try
 #   make check-asan    the unit, black-box and integration tests under
@@ -56,7 +57,7 @@ BIN = $(B)/tlspolicyd
 endif
 
 .PHONY: all check check-unit check-blackbox check-integration check-e2e \
-	check-agreement check-asan docs-check fuzz fuzz-build bench bench-run demo \
+	check-agreement check-tls check-asan docs-check fuzz fuzz-build bench bench-run demo \
 	install uninstall clean
 
 all: $(BIN)
@@ -73,17 +74,19 @@ $(B)/%.o: src/%.c
 UT = $(B)/tests
 UNIT_CFLAGS = $(ALL_CFLAGS) -Itests/lib -DUNIT_TESTING
 UNIT_TESTS = netstring sockmap hostname target policy snapshot config \
-	syncplan syncsql answer
+	syncplan syncsql answer review lifecycle
 unit_src_netstring = src/netstring.c
 unit_src_sockmap = src/sockmap.c src/netstring.c
 unit_src_hostname = src/hostname.c
 unit_src_target = src/target.c src/hostname.c
 unit_src_policy = src/policy.c src/hostname.c
 unit_src_snapshot = src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
-unit_src_config = src/config.c src/log.c src/xalloc.c
+unit_src_config = src/config.c src/log.c src/xalloc.c src/policy.c src/hostname.c
+unit_src_lifecycle = src/lifecycle.c src/policy.c src/hostname.c
 unit_src_answer = src/answer.c src/sockmap.c src/netstring.c src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
 unit_src_syncplan = src/syncplan.c
 unit_src_syncsql = src/syncsql.c src/xalloc.c
+unit_src_review = src/review.c src/lifecycle.c src/policy.c src/postconf.c src/target.c src/hostname.c src/log.c src/xalloc.c
 
 define unit_rule
 $(UT)/test_$(1): tests/unit/test_$(1).c $(unit_src_$(1)) $(wildcard include/*.h) tests/lib/test.h
@@ -104,7 +107,7 @@ tests/blackbox/framing: tests/blackbox/framing.c
 
 # Every script runs even when one fails; the target fails if any did.
 check-integration: $(BIN) tests/integration/sockmap_probe
-	@rc=0; for t in run hostile replicas; do \
+	@rc=0; for t in run hostile replicas lifecycle; do \
 		echo "TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/$$t.sh"; \
 		TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/$$t.sh || rc=1; \
 	done; exit $$rc
@@ -114,6 +117,10 @@ check-e2e: $(BIN)
 
 check-agreement: $(BIN)
 	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/e2e/agreement.sh
+
+# Real TLS and DANE, and --review, in private network/mount/pid namespaces.
+check-tls: $(BIN)
+	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/e2e/tls.sh
 
 tests/integration/sockmap_probe: tests/integration/sockmap_probe.c
 	$(CC) $(STD) $(WARN) -O2 $(PQ_CFLAGS) -o $@ $< $(PQ_LIBS)
@@ -132,6 +139,7 @@ check:
 	@$(MAKE) --no-print-directory check-integration
 	@$(MAKE) --no-print-directory check-e2e
 	@$(MAKE) --no-print-directory check-agreement
+	@$(MAKE) --no-print-directory check-tls
 
 check-asan:
 	@sh tools/deps.sh asan
@@ -145,7 +153,7 @@ fuzz_src_netstring = src/netstring.c
 fuzz_src_sockmap = src/sockmap.c src/netstring.c
 fuzz_src_target = src/target.c src/hostname.c
 fuzz_src_policy = src/policy.c src/hostname.c
-fuzz_src_config = src/config.c src/log.c src/xalloc.c
+fuzz_src_config = src/config.c src/log.c src/xalloc.c src/policy.c src/hostname.c
 FUZZ_CFLAGS = $(STD) -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined
 
 define fuzz_rule

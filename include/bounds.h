@@ -53,6 +53,12 @@
 #define POLICY_MAX_PROBLEM 256
 
 /*
+ * Bytes of an expiring row's comment kept in memory, for the line logged
+ * when it expires; log_printable() shows no more than this anyway.
+ */
+#define SNAPSHOT_MAX_COMMENT 200
+
+/*
  * Frames answered per callback before yielding to other connections; the
  * rest are answered on later loop turns, after the other sockets were
  * polled (PgBouncer's sbuf_loopcnt).
@@ -127,6 +133,41 @@
 
 /* Config file line length. */
 #define CONFIG_MAX_LINE 4096
+
+/*
+ * How long --check and --review wait for one `postconf -xh NAME`: a
+ * local program reading main.cf, normally a few milliseconds.
+ */
+#define POSTCONF_TIMEOUT_MS 5000
+
+/*
+ * --review runs posttls-finger(1) once per weakening override.  MX host
+ * names are HOSTNAME_MAX_LEN like any host name; a target's first
+ * REVIEW_MAX_MX of them key the one-probe-per-host rule (Postfix's own
+ * smtp_mx_address_limit is 5 addresses).  One verdict's explanation
+ * quotes one line of posttls-finger's; of its output, REVIEW_MAX_OUTPUT
+ * bytes are kept: room for a whole session with its SMTP chat, and what
+ * a server says beyond that is not read into memory.
+ */
+#define REVIEW_MAX_MX 16
+#define REVIEW_MAX_DETAIL 400
+#define REVIEW_MAX_OUTPUT (64 * 1024)
+
+/*
+ * Probes at a time (--review-jobs): each is a process and a connection to
+ * a remote MX, so a review stays a polite client and far below any
+ * process limit.
+ */
+#define REVIEW_MAX_JOBS 64
+#define REVIEW_DEFAULT_JOBS 4
+
+/*
+ * One probe, all MX hosts of its target (--review-timeout): posttls-finger
+ * gets a third of it per connection and per SMTP command, then it is
+ * killed.  An MX query is tried twice, REVIEW_DNS_TIMEOUT_S each.
+ */
+#define REVIEW_DEFAULT_TIMEOUT_MS 60000
+#define REVIEW_DNS_TIMEOUT_S 2
 
 /* Defaults (DESIGN.md, "Config keys"). */
 #define CONFIG_DEFAULT_LISTEN "inet:127.0.0.1:8463"

@@ -35,10 +35,18 @@ struct config {
 	char *column_policy;
 	char *column_parameters;
 	char *column_active;	/* "" = the table has no such column */
+	/*
+	 * "" = none.  At their defaults these two are used only if the table
+	 * has them (pgsync asks at setup); set, they must exist.
+	 */
+	char *column_expires;
+	char *column_comment;
 	int postfix_compat;	/* 307 = Postfix 3.7 */
 	char *fingerprint_digest;
 	size_t fingerprint_len;	/* derived from fingerprint_digest */
 	int log_level;
+	unsigned long expiry_warning;	/* --check: expiring this soon */
+	char *global_level;	/* --check: "" = ask postconf, else a level */
 
 	/* where each key was last set: 0 default, then config_set's source */
 	unsigned char source[32];
@@ -70,6 +78,9 @@ int config_set(struct config *cfg, const char *key, const char *value,
  */
 int config_load_file(struct config *cfg, const char *path, bool must_exist,
     char *err, size_t errsz);
+
+/* Is key still at its default (set neither in the file nor as option)? */
+bool config_is_default(const struct config *cfg, const char *key);
 
 /* The i-th key name, NULL past the last (for option tables and docs). */
 const char *config_key_name(size_t i);

@@ -4,7 +4,8 @@
  * non-blocking libpq session on the event loop; LISTEN before the full
  * load; targets named by NOTIFY refreshed in one query; a generation poll
  * as the backstop; reconnect with capped backoff.  Lookups never wait on
- * it (DESIGN.md, decision 1).
+ * it (DESIGN.md, decision 1).  Rows with an expiry are dropped by a timer
+ * at that time on the database's clock, with no query.
  */
 #ifndef TLSPOLICYD_PGSYNC_H
 #define TLSPOLICYD_PGSYNC_H
@@ -16,9 +17,28 @@
 
 struct pgsync;
 
-/* Called for every row of a full load (for --check; NULL: log problems). */
+/*
+ * Called for every row of a full load (for --query and --check; NULL, and
+ * no row_info: log problems).  active: the row is served if valid (its
+ * active column is true and it has not expired).
+ */
 typedef void pgsync_row_fn(void *arg, const char *target, bool active,
     enum snapshot_row outcome, const struct policy_result *res);
+
+/* A row's lifecycle, for --check (lifecycle.h). */
+struct pgsync_row_info {
+	double now;		/* the database's clock, epoch seconds */
+	double expires;		/* INFINITY: never, or no such column */
+	const char *comment;	/* NULL: none, or no such column */
+	bool expired;		/* at or past expires: not served */
+	const char *expires_column;	/* "" when the table has none */
+	const char *comment_column;	/* "" when the table has none */
+};
+
+/* The same with the lifecycle; active is the active column as read. */
+typedef void pgsync_row_info_fn(void *arg, const char *target, bool active,
+    enum snapshot_row outcome, const struct policy_result *res,
+    const struct pgsync_row_info *info);
 
 /*
  * Called after each full load is swapped in (ok) or when a oneshot session
@@ -31,6 +51,7 @@ struct pgsync_hooks {
 	pgsync_done_fn *done;
 	void *arg;
 	bool oneshot;		/* no reconnect: report failure via done */
+	pgsync_row_info_fn *row_info;	/* after row, if set */
 };
 
 /* Start syncing: connects at once.  hooks may be NULL. */

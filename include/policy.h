@@ -16,6 +16,19 @@
 /* Postfix version the answers must be accepted by: major * 100 + minor. */
 #define POLICY_COMPAT_DEFAULT 307
 
+/* Postfix's security levels, in its own order (tls/tls_level.c). */
+enum policy_level {
+	POLICY_LEVEL_NONE,
+	POLICY_LEVEL_MAY,
+	POLICY_LEVEL_ENCRYPT,
+	POLICY_LEVEL_DANE,
+	POLICY_LEVEL_DANE_ONLY,
+	POLICY_LEVEL_FINGERPRINT,
+	POLICY_LEVEL_VERIFY,
+	POLICY_LEVEL_SECURE,
+	POLICY_LEVEL_COUNT
+};
+
 struct policy_opts {
 	int compat;		/* e.g. 307 for Postfix 3.7 */
 	size_t fingerprint_len;	/* digest length in bytes: 32 for sha256 */
@@ -34,6 +47,11 @@ struct policy_result {
 	/* valid, but something was corrected or dropped worth telling */
 	bool warned;
 };
+
+/* The level a word names (any case, nothing around it), or -1. */
+int policy_level(const char *word);
+/* Its name, as a canonical policy text starts with it. */
+const char *policy_level_name(enum policy_level level);
 
 /* Fill opts with the defaults (Postfix 3.7, sha256). */
 void policy_opts_init(struct policy_opts *opts);

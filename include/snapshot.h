@@ -5,7 +5,9 @@
  * a row is invalid.  Pure: no I/O, no logging.
  *
  * Rows are stored by canonical key; several rows with one canonical key
- * are a conflict, found at lookup time.  Only active rows are stored.
+ * are a conflict, found at lookup time.  Only active rows are stored.  A
+ * row may carry an expiry: snapshot_expire() removes it then, so lookups
+ * never read a clock.
  * Row memory comes from an arena, so freeing a snapshot of a million rows
  * is a handful of free() calls; removed rows are counted as waste until
  * the next full load replaces the snapshot.
@@ -42,7 +44,10 @@ void snapshot_free(struct snapshot *s);
 
 /* Rows stored (active rows with a usable target). */
 size_t snapshot_rows(const struct snapshot *s);
-/* Bytes of row memory: used in all, and held by removed rows. */
+/*
+ * Bytes of memory (rows, buckets, the expiry heap) in all, and held by
+ * removed rows.
+ */
 size_t snapshot_bytes(const struct snapshot *s);
 size_t snapshot_waste(const struct snapshot *s);
 
@@ -58,8 +63,37 @@ enum snapshot_row snapshot_add_row(struct snapshot *s,
     const struct policy_opts *opts, const char *target, const char *policy,
     const char *params, bool active, struct policy_result *res);
 
+/*
+ * snapshot_add_row() for a row that stops being served at `expires`
+ * (seconds since the epoch on the database's clock; INFINITY: never).
+ * The caller decides that the row has not expired yet (pass active false
+ * otherwise).  comment (may be NULL; at most SNAPSHOT_MAX_COMMENT bytes
+ * kept) is handed back by snapshot_expire().
+ */
+enum snapshot_row snapshot_add_row_until(struct snapshot *s,
+    const struct policy_opts *opts, const char *target, const char *policy,
+    const char *params, bool active, double expires, const char *comment,
+    struct policy_result *res);
+
 /* Remove every row whose target column is exactly raw_target. */
 void snapshot_remove_target(struct snapshot *s, const char *raw_target);
+
+/*
+ * The earliest `expires` of a stored row, INFINITY if none.  Not const:
+ * entries of rows removed since are dropped on the way.
+ */
+double snapshot_next_expiry(struct snapshot *s);
+
+/*
+ * Remove every stored row whose `expires` is at or before now, as if it
+ * had never been added, calling cb (may be NULL) once for each with its
+ * target as the table spells it, its comment (NULL if none) and its
+ * expiry.  Returns how many were removed.  A removed row costs its memory
+ * until the snapshot is freed, like snapshot_remove_target().
+ */
+size_t snapshot_expire(struct snapshot *s, double now,
+    void (*cb)(void *arg, const char *target, const char *comment,
+    double expires), void *arg);
 
 /*
  * Answer a canonical key: the key itself and, if walk, its parents in

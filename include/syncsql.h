@@ -28,30 +28,68 @@ struct syncsql_names {
 	const char *parameters;
 	const char *active;
 	unsigned long statement_timeout;	/* milliseconds */
+	/*
+	 * Optional columns, NULL or "" for none: setup and every check say
+	 * whether the table has them; rows read them only if has_*.
+	 */
+	const char *expires;
+	const char *comment;
+	bool has_expires;
+	bool has_comment;
 };
 
 struct syncsql {
 	/*
 	 * Session settings, then one row: in recovery; table exists; may
 	 * SELECT it; state and log tables exist; may SELECT the state; may
-	 * SELECT the log.
+	 * SELECT the log; the table has the expires column; it has the
+	 * comment column.
 	 */
 	char *setup;
 	/*
 	 * Start a check: BEGIN REPEATABLE READ, lock out TRUNCATE, then one
-	 * row: generation, pruned_to (NULL without the state), the trigger
-	 * description (syncplan_triggers_ok()), whether the state and the
-	 * log may be read now.  [1] reads the state, [0] may not.
+	 * row (SYNCSQL_COL_*): generation, pruned_to (NULL without the
+	 * state), the trigger description (syncplan_triggers_ok()), whether
+	 * the state and the log may be read now, the database's clock
+	 * (clock_timestamp() in seconds since the epoch), whether the table
+	 * has the expires and the comment column.  [1] reads the state, [0]
+	 * may not.
 	 */
 	char *check[2];
-	/* The same for a full load, with the row count as a fifth column. */
+	/* The same for a full load, with the row count as a last column. */
 	char *load[2];
 	/* $1 = applied: the distinct targets logged after it, NULL first. */
 	char *changes;
 	/* $1 = applied: the rows of those targets (any spelling of them). */
 	char *refresh;
-	/* Every row: target, policy, parameters, active, all as text. */
+	/*
+	 * Every row (SYNCSQL_ROW_*): target, policy, parameters, active as
+	 * text; the expiry as date_part('epoch', ...) and the comment, NULL
+	 * when not read.
+	 */
 	char *rows;
+};
+
+/* The columns of the first row of a check or a load. */
+enum {
+	SYNCSQL_COL_GENERATION,
+	SYNCSQL_COL_PRUNED_TO,
+	SYNCSQL_COL_TRIGGERS,
+	SYNCSQL_COL_READABLE,
+	SYNCSQL_COL_CLOCK,
+	SYNCSQL_COL_HAS_EXPIRES,
+	SYNCSQL_COL_HAS_COMMENT,
+	SYNCSQL_COL_COUNT,		/* loads only */
+};
+
+/* The columns of rows and refresh. */
+enum {
+	SYNCSQL_ROW_TARGET,
+	SYNCSQL_ROW_POLICY,
+	SYNCSQL_ROW_PARAMETERS,
+	SYNCSQL_ROW_ACTIVE,
+	SYNCSQL_ROW_EXPIRES,
+	SYNCSQL_ROW_COMMENT,
 };
 
 /* The "schema"."table" text; caller frees. */

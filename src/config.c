@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "policy.h"
 #include "xalloc.h"
 
 enum type {
@@ -36,6 +37,7 @@ enum type {
 	T_DIGEST,
 	T_IDENT,	/* an SQL identifier, possibly empty */
 	T_TABLE,	/* "name" or "schema.name" */
+	T_LEVEL,	/* a Postfix security level, or empty */
 };
 
 struct key {
@@ -91,12 +93,20 @@ static const struct key keys[] = {
 	    "parameters", "column holding the attributes (empty: none)"},
 	{"column_active", T_IDENT, OFF(column_active), 0, 0, "active",
 	    "boolean column, false hides a row (empty: none)"},
+	{"column_expires", T_IDENT, OFF(column_expires), 0, 0, "expires_at",
+	    "timestamp column, a row is not served from then (empty: none)"},
+	{"column_comment", T_IDENT, OFF(column_comment), 0, 0, "comment",
+	    "column saying why a row exists (empty: none)"},
 	{"postfix_compat", T_COMPAT, OFF(postfix_compat), 0, 0, "3.7",
 	    "oldest Postfix version the answers must suit"},
 	{"fingerprint_digest", T_DIGEST, OFF(fingerprint_digest), 0, 0,
 	    "sha256", "Postfix smtp_tls_fingerprint_digest"},
 	{"log_level", T_LOGLEVEL, OFF(log_level), 0, 0, "info",
 	    "error, warning, info or debug"},
+	{"expiry_warning", T_DURATION, OFF(expiry_warning), 0, 365 * DAY,
+	    "7d", "--check warns of rows expiring within this"},
+	{"global_level", T_LEVEL, OFF(global_level), 0, 0, "",
+	    "--check: the level without an override (empty: postconf's)"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -112,6 +122,14 @@ find_key(const char *name)
 		if (strcmp(keys[i].name, name) == 0)
 			return &keys[i];
 	return NULL;
+}
+
+bool
+config_is_default(const struct config *cfg, const char *key)
+{
+	const struct key *k = find_key(key);
+
+	return k == NULL || cfg->source[k - keys] == CONFIG_DEFAULT;
 }
 
 const char *
@@ -396,6 +414,19 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 		}
 		*(int *)field = i;
 		return 0;
+	case T_LEVEL:
+		i = v[0] == '\0' ? 0 : policy_level(v);
+		if (i < 0) {
+			snprintf(err, errsz, "%s: \"%s\" is not a Postfix "
+			    "security level (none, may, encrypt, dane, "
+			    "dane-only, fingerprint, verify, secure) or empty",
+			    k->name, v);
+			return -1;
+		}
+		xfree(*(char **)field);
+		*(char **)field = xstrdup(v[0] == '\0' ? "" :
+		    policy_level_name((enum policy_level)i));
+		return 0;
 	case T_DIGEST:
 		if ((ul = digest_len(v)) == 0) {
 			snprintf(err, errsz, "%s: \"%s\" is not a digest "
@@ -441,7 +472,7 @@ config_free(struct config *cfg)
 				xfree(list[--n]);
 		} else if (keys[i].type == T_STRING ||
 		    keys[i].type == T_IDENT || keys[i].type == T_TABLE ||
-		    keys[i].type == T_DIGEST) {
+		    keys[i].type == T_DIGEST || keys[i].type == T_LEVEL) {
 			xfree(*(char **)field);
 		}
 	}

@@ -5,8 +5,8 @@
  * tlspolicyd never forks: systemd and other supervisors expect the process
  * they started to be the daemon.  Exit status: 0 after SIGTERM/SIGINT, 2
  * for a usage or configuration error (the message names the option or
- * key), 1 for any other fatal error.  --query and --check run the same
- * loader once and exit.
+ * key), 1 for any other fatal error.  --query, --check and --review run
+ * the same loader once and exit.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,8 +25,11 @@
 #include "answer.h"
 #include "config.h"
 #include "daemon.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "pgsync.h"
+#include "postconf.h"
+#include "review.h"
 #include "server.h"
 #include "snapshot.h"
 
@@ -41,6 +44,11 @@ enum {
 	OPT_CHECK,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_REVIEW,
+	OPT_REVIEW_LEVEL,
+	OPT_REVIEW_TIMEOUT,
+	OPT_REVIEW_JOBS,
+	OPT_FORMAT,
 	OPT_KEY,		/* OPT_KEY + i: config key i */
 };
 
@@ -51,6 +59,8 @@ usage(FILE *fp)
 	    "usage: tlspolicyd [-f] [-c FILE] [--OPTION VALUE]...\n"
 	    "       tlspolicyd [-c FILE] [--OPTION VALUE]... --query KEY\n"
 	    "       tlspolicyd [-c FILE] [--OPTION VALUE]... --check\n"
+	    "       tlspolicyd [-c FILE] [--OPTION VALUE]... --review "
+	    "[--format json]\n"
 	    "\n"
 	    "Answers Postfix smtp_tls_policy_maps socketmap lookups from a\n"
 	    "PostgreSQL table.\n"
@@ -61,6 +71,14 @@ usage(FILE *fp)
 	    "                         1 NOTFOUND, 2 anything else\n"
 	    "  --check                validate the config and every row; exit 0\n"
 	    "                         clean, 1 errors, 2 could not check\n"
+	    "  --review               ask posttls-finger whether each active\n"
+	    "                         weakening override is still needed; exit\n"
+	    "                         0 none removable, 1 some, 2 could not run\n"
+	    "  --review-level LEVEL   default: postconf smtp_tls_security_level\n"
+	    "  --review-timeout TIME  per target (default 60s)\n"
+	    "  --review-jobs N        probes at a time (default 4), never two\n"
+	    "                         on one MX host\n"
+	    "  --format text|json     --review output (default text)\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "Every config key is also an option (--max-stale is max_stale):\n",
@@ -171,6 +189,8 @@ struct oneshot {
 	struct timeval window;	/* connect_timeout + statement_timeout */
 	unsigned long rows;	/* rows loaded so far */
 	unsigned long rows_then;	/* ... when the deadline last fired */
+	struct review *review;	/* --review: collects the active rows */
+	struct lifecycle_opts life;	/* --check: the hygiene warnings */
 };
 
 static void
@@ -219,22 +239,76 @@ count_row(void *arg, const char *target, bool active,
 	o->rows++;
 }
 
+/*
+ * --check's hygiene: the level a destination gets without an override is
+ * global_level, else postconf's smtp_tls_security_level, else (empty, or
+ * no answer from postconf) dane: every level below dane weakens anyway
+ * (lifecycle_weakens()).
+ */
+static void
+check_opts(const struct config *cfg, struct lifecycle_opts *lo)
+{
+	char v[64];
+	int l = -1;
+
+	if (cfg->global_level[0] != '\0')
+		l = policy_level(cfg->global_level);
+	else if (postconf_get("smtp_tls_security_level", v, sizeof(v), NULL,
+	    0))
+		l = policy_level(v);
+	lo->global = l < 0 ? POLICY_LEVEL_DANE : (enum policy_level)l;
+	lo->warn_within = (double)cfg->expiry_warning / 1000;
+}
+
+/* A served row without expiry or comment, or expiring soon. */
+static void
+check_lifecycle(struct oneshot *o, const char *t,
+    const struct policy_result *res, const struct pgsync_row_info *info)
+{
+	struct lifecycle_row r = {POLICY_LEVEL_NONE, info->expires,
+	    info->comment};
+	char level[16], line[POLICY_MAX_PROBLEM];
+	int l;
+
+	snprintf(level, sizeof(level), "%.*s", (int)strcspn(res->text, " "),
+	    res->text);
+	if ((l = policy_level(level)) < 0)
+		return;
+	r.level = (enum policy_level)l;
+	o->life.expires_column = info->expires_column;
+	o->life.comment_column = info->comment_column;
+	lifecycle_describe(&o->life, &r, info->now, LIFECYCLE_NO_EXPIRY |
+	    LIFECYCLE_NO_COMMENT, line, sizeof(line));
+	if (line[0] != '\0')
+		printf("%s: warning: %s\n", t, line);
+	lifecycle_describe(&o->life, &r, info->now, LIFECYCLE_EXPIRING, line,
+	    sizeof(line));
+	if (line[0] != '\0')
+		printf("%s: warning: %s\n", t, line);
+}
+
 static void
 check_row(void *arg, const char *target, bool active,
-    enum snapshot_row outcome, const struct policy_result *res)
+    enum snapshot_row outcome, const struct policy_result *res,
+    const struct pgsync_row_info *info)
 {
 	struct oneshot *o = arg;
 	char pb[LOG_PRINTABLE_SIZE];
 	const char *t = log_printable(target, strlen(target), pb);
-	const char *inactive = active ? "" : " (inactive row)";
+	const char *inactive = !active ? " (inactive row)" : info->expired ?
+	    " (expired row)" : "";
 
 	o->rows++;
 	switch (outcome) {
 	case SNAPSHOT_ROW_VALID:
+		if (inactive[0] == '\0')
+			check_lifecycle(o, t, res, info);
 		break;
 	case SNAPSHOT_ROW_WARNED:
 		printf("%s: warning: %s%s -> %s\n", t, res->problem, inactive,
 		    res->text);
+		if (inactive[0] == '\0')
+			check_lifecycle(o, t, res, info);
 		break;
 	case SNAPSHOT_ROW_INVALID:
 	case SNAPSHOT_ROW_BAD_TARGET:
@@ -242,6 +316,18 @@ check_row(void *arg, const char *target, bool active,
 		o->errors = true;
 		break;
 	}
+}
+
+static void
+review_row(void *arg, const char *target, bool active,
+    enum snapshot_row outcome, const struct policy_result *res)
+{
+	struct oneshot *o = arg;
+
+	o->rows++;
+	if (active && (outcome == SNAPSHOT_ROW_VALID ||
+	    outcome == SNAPSHOT_ROW_WARNED))
+		review_add(o->review, target, res->text);
 }
 
 static void
@@ -257,11 +343,12 @@ check_conflict(void *arg, const char *key, const char *a, const char *b)
 }
 
 static int
-run_oneshot(struct daemon *d, const char *query_key)
+run_oneshot(struct daemon *d, const char *query_key,
+    const struct review_opts *review)
 {
 	unsigned long ms = d->cfg->connect_timeout + d->cfg->statement_timeout;
 	struct oneshot o;
-	struct pgsync_hooks hooks = {count_row, oneshot_done, &o, true};
+	struct pgsync_hooks hooks = {count_row, oneshot_done, &o, true, NULL};
 	struct pgsync *ps;
 	int rc;
 
@@ -269,8 +356,14 @@ run_oneshot(struct daemon *d, const char *query_key)
 	o.d = d;
 	o.window.tv_sec = (time_t)(ms / 1000);
 	o.window.tv_usec = (suseconds_t)(ms % 1000 * 1000);
-	if (query_key == NULL)
-		hooks.row = check_row;
+	if (review != NULL) {
+		o.review = review_new();
+		hooks.row = review_row;
+	} else if (query_key == NULL) {
+		hooks.row = NULL;
+		hooks.row_info = check_row;
+		check_opts(d->cfg, &o.life);
+	}
 	ps = pgsync_new(d, &hooks);
 	/*
 	 * A session that fails at once reports it from inside pgsync_new():
@@ -311,6 +404,14 @@ run_oneshot(struct daemon *d, const char *query_key)
 		n = len - (size_t)(colon + 1 - frame) - 1;
 		printf("%.*s\n", (int)n, colon + 1);
 		rc = st == SOCKMAP_OK ? 0 : st == SOCKMAP_NOTFOUND ? 1 : 2;
+	} else if (review != NULL) {
+		/* the probes take a while: no idle session meanwhile */
+		pgsync_free(ps);
+		ps = NULL;
+		rc = !o.ok || !o.finished ? review_failed(review, stdout,
+		    o.timed_out ? "database: timed out" : d->why) :
+		    review_run(o.review, review, stdout);
+		review_free(o.review);
 	} else if (!o.ok || !o.finished) {
 		printf("database: error: could not check: %s\n",
 		    o.timed_out ? "timed out" : d->why);
@@ -323,6 +424,57 @@ run_oneshot(struct daemon *d, const char *query_key)
 	return rc;
 }
 
+/* --review-level, --review-timeout, --review-jobs, --format: -1 on error. */
+static int
+review_option(struct review_opts *ro, int c, const char *arg)
+{
+	int level;
+	unsigned long v;
+	char *end;
+
+	switch (c) {
+	case OPT_REVIEW_LEVEL:
+		if ((level = policy_level(arg)) < 0 ||
+		    level == POLICY_LEVEL_FINGERPRINT) {
+			fprintf(stderr, "tlspolicyd: option --review-level: "
+			    "\"%s\" is not none, may, encrypt, dane, "
+			    "dane-only, verify or secure\n", arg);
+			return -1;
+		}
+		ro->level = arg;
+		return 0;
+	case OPT_REVIEW_TIMEOUT:
+		if (config_parse_duration(arg, &v) < 0 || v < 1000) {
+			fprintf(stderr, "tlspolicyd: option --review-timeout: "
+			    "\"%s\" is not a duration of at least 1s\n", arg);
+			return -1;
+		}
+		ro->timeout_ms = v;
+		return 0;
+	case OPT_REVIEW_JOBS:
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno != 0 || end == arg || *end != '\0' || v < 1 ||
+		    v > REVIEW_MAX_JOBS) {
+			fprintf(stderr, "tlspolicyd: option --review-jobs: "
+			    "\"%s\" is not a number from 1 to %d\n", arg,
+			    REVIEW_MAX_JOBS);
+			return -1;
+		}
+		ro->jobs = v;
+		return 0;
+	default:
+		if (strcmp(arg, "json") != 0 && strcmp(arg, "text") != 0) {
+			fprintf(stderr, "tlspolicyd: option --format: \"%s\" "
+			    "is not text or json\n", arg);
+			return -1;
+		}
+		ro->format = strcmp(arg, "json") == 0 ? REVIEW_FORMAT_JSON :
+		    REVIEW_FORMAT_TEXT;
+		return 0;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -333,7 +485,8 @@ main(int argc, char **argv)
 	char err[512];
 	const char *config_file = NULL;
 	const char *query_key = NULL;
-	bool foreground = false, check = false;
+	bool foreground = false, check = false, review = false;
+	struct review_opts ropts;
 	struct server *srv;
 	struct pgsync *ps;
 	struct event *sigterm, *sigint, *sighup;
@@ -351,6 +504,16 @@ main(int argc, char **argv)
 	opts[nopt++] = (struct option){"query", required_argument, NULL,
 	    OPT_QUERY};
 	opts[nopt++] = (struct option){"check", no_argument, NULL, OPT_CHECK};
+	opts[nopt++] = (struct option){"review", no_argument, NULL,
+	    OPT_REVIEW};
+	opts[nopt++] = (struct option){"review-level", required_argument,
+	    NULL, OPT_REVIEW_LEVEL};
+	opts[nopt++] = (struct option){"review-timeout", required_argument,
+	    NULL, OPT_REVIEW_TIMEOUT};
+	opts[nopt++] = (struct option){"review-jobs", required_argument,
+	    NULL, OPT_REVIEW_JOBS};
+	opts[nopt++] = (struct option){"format", required_argument, NULL,
+	    OPT_FORMAT};
 	opts[nopt++] = (struct option){"help", no_argument, NULL, OPT_HELP};
 	opts[nopt++] = (struct option){"version", no_argument, NULL,
 	    OPT_VERSION};
@@ -366,6 +529,7 @@ main(int argc, char **argv)
 		    NULL, OPT_KEY + (int)i};
 	}
 	opts[nopt] = (struct option){NULL, 0, NULL, 0};
+	review_opts_init(&ropts);
 
 	while ((c = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
 		switch (c) {
@@ -380,6 +544,16 @@ main(int argc, char **argv)
 			break;
 		case OPT_CHECK:
 			check = true;
+			break;
+		case OPT_REVIEW:
+			review = true;
+			break;
+		case OPT_REVIEW_LEVEL:
+		case OPT_REVIEW_TIMEOUT:
+		case OPT_REVIEW_JOBS:
+		case OPT_FORMAT:
+			if (review_option(&ropts, c, optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -405,8 +579,14 @@ main(int argc, char **argv)
 		    "Try 'tlspolicyd --help'.\n", argv[optind]);
 		return EXIT_USAGE;
 	}
+	if ((query_key != NULL) + check + review > 1) {
+		fprintf(stderr, "tlspolicyd: --query, --check and --review "
+		    "exclude each other\n");
+		return EXIT_USAGE;
+	}
 	/* --query and --check print results on stdout, problems on stderr */
-	log_open("tlspolicyd", foreground || query_key != NULL || check);
+	log_open("tlspolicyd", foreground || query_key != NULL || check ||
+	    review);
 	config_init(&cfg);
 	if (config_load_file(&cfg, config_file ? config_file :
 	    CONFIG_DEFAULT_FILE, config_file != NULL, err, sizeof(err)) < 0) {
@@ -435,7 +615,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	log_set_level((enum log_level)cfg.log_level);
-	if (query_key != NULL || check)
+	if (query_key != NULL || check || review)
 		log_set_level(LOG_LEVEL_ERROR);
 
 	memset(&d, 0, sizeof(d));
@@ -444,8 +624,8 @@ main(int argc, char **argv)
 		log_fatal(1, "main: cannot create the event loop");
 	signal(SIGPIPE, SIG_IGN);
 
-	if (query_key != NULL || check) {
-		rc = run_oneshot(&d, query_key);
+	if (query_key != NULL || check || review) {
+		rc = run_oneshot(&d, query_key, review ? &ropts : NULL);
 		snapshot_free(d.snap);
 		event_base_free(d.base);
 		config_free(&cfg);

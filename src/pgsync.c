@@ -24,6 +24,13 @@
  * a later one, never to a mix.  Nothing a notification carries is read:
  * any role may send one.
  *
+ * Expiry: every check and load also reads the database's clock; its
+ * offset from CLOCK_MONOTONIC gives the database's time between them (a
+ * step of the local clock changes nothing, and neither does a skew).  A
+ * row whose expiry has passed is never added; the rest go into the
+ * snapshot with their expiry, and a timer armed for the earliest one
+ * removes them when it comes (snapshot_expire()), logging each once.
+ *
  * Any error drops the session: the snapshot stays (last known good, served
  * for max_stale), and a full load follows the reconnect, so nothing missed
  * while down can survive it.
@@ -37,6 +44,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +55,7 @@
 #include <libpq-fe.h>
 
 #include "config.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "pgsync.h"
 #include "syncplan.h"
@@ -56,6 +65,7 @@
 #define NOTIFY_CHANNEL "tlspolicyd"
 #define BACKOFF_MIN_MS 100
 #define LIST_FIRST 10		/* targets named in a summary line */
+#define EXPIRY_ARM_MAX 86400	/* seconds: the expiry timer is re-armed */
 
 enum step {
 	STEP_NONE,
@@ -76,6 +86,7 @@ struct pgsync {
 	struct pgsync_hooks hooks;
 	struct policy_opts popts;
 	struct syncsql sql;
+	struct syncsql_names names;	/* what sql was built from */
 	struct syncplan plan;
 	char *table;		/* "schema"."name", for messages */
 
@@ -88,6 +99,8 @@ struct pgsync {
 	struct event *ev_poll;		/* poll_interval tick, watchdog */
 	struct event *ev_reconcile;
 	struct event *ev_reconnect;
+	struct event *ev_expire;	/* the earliest expiry in d->snap */
+	double clock_offset;	/* database epoch seconds - now_sec() */
 	unsigned long backoff;
 	bool down_logged;
 	bool restarting;		/* the next fail() is planned: no warning */
@@ -98,6 +111,7 @@ struct pgsync {
 	bool standby;
 	bool use_state;			/* may read the state and the log */
 	char setup_note[200];		/* logged when it changes */
+	char columns_note[200];		/* optional columns the table lacks */
 
 	/* the running check or load */
 	enum syncplan_verdict verdict;
@@ -225,6 +239,67 @@ mark_current(struct pgsync *ps)
 	ps->d->current_mono = now_sec();
 	ps->d->in_sync = true;
 	watch_stale(ps);
+}
+
+/* The database's clock now, epoch seconds (see the top of this file). */
+static double
+db_now(const struct pgsync *ps)
+{
+	return now_sec() + ps->clock_offset;
+}
+
+/* A row the daemon served stopped at its expiry: said once, here. */
+static void
+log_expired(void *arg, const char *target, const char *comment,
+    double expires)
+{
+	char pt[LOG_PRINTABLE_SIZE], pc[LOG_PRINTABLE_SIZE];
+
+	(void)arg;
+	(void)expires;
+	if (comment != NULL && comment[0] != '\0')
+		log_info("pgsync: override for %s expired (comment: %s)",
+		    log_printable(target, strlen(target), pt),
+		    log_printable(comment, strlen(comment), pc));
+	else
+		log_info("pgsync: override for %s expired (no comment)",
+		    log_printable(target, strlen(target), pt));
+}
+
+/*
+ * Arm the timer for the earliest expiry in the snapshot served.  At most
+ * a day ahead: it is armed again then, and after every check, whose
+ * clock reading may have moved the offset.
+ */
+static void
+arm_expiry(struct pgsync *ps)
+{
+	double next, wait;
+	struct timeval tv;
+
+	if (ps->d->snap == NULL || ps->hooks.oneshot)
+		return;
+	next = snapshot_next_expiry(ps->d->snap);
+	if (isinf(next)) {
+		event_del(ps->ev_expire);
+		return;
+	}
+	wait = next - db_now(ps);
+	wait = wait < 0 ? 0 : wait > EXPIRY_ARM_MAX ? EXPIRY_ARM_MAX : wait;
+	tv = ms_tv((unsigned long)(wait * 1000) + 1);
+	event_add(ps->ev_expire, &tv);
+}
+
+static void
+on_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgsync *ps = arg;
+
+	(void)fd;
+	(void)what;
+	if (ps->d->snap != NULL)
+		snapshot_expire(ps->d->snap, db_now(ps), log_expired, ps);
+	arm_expiry(ps);
 }
 
 /*
@@ -372,34 +447,67 @@ note_invalid(struct pgsync *ps, const char *target, const char *problem)
 		    pb));
 }
 
+/* A row's expiry and comment, against the database's clock now. */
+static void
+read_lifecycle(const struct pgsync *ps, const PGresult *res, int row,
+    struct pgsync_row_info *info)
+{
+	double t;
+
+	info->now = db_now(ps);
+	info->expires = INFINITY;
+	if (!PQgetisnull(res, row, SYNCSQL_ROW_EXPIRES) &&
+	    lifecycle_parse_epoch(PQgetvalue(res, row, SYNCSQL_ROW_EXPIRES),
+	    &t))
+		info->expires = t;
+	info->expired = lifecycle_expired(info->expires, info->now);
+	info->comment = PQgetisnull(res, row, SYNCSQL_ROW_COMMENT) ? NULL :
+	    PQgetvalue(res, row, SYNCSQL_ROW_COMMENT);
+	info->expires_column = ps->names.has_expires ? ps->names.expires : "";
+	info->comment_column = ps->names.has_comment ? ps->names.comment : "";
+}
+
 /*
  * One row into snapshot s.  A full load reports problems in its summary
- * (log_each false); a refresh is one DBA edit, logged on its own.
+ * (log_each false); a refresh is one DBA edit, logged on its own.  A row
+ * past its expiry is stored like an inactive one: not at all.
  */
 static void
 add_row(struct pgsync *ps, struct snapshot *s, const PGresult *res, int row,
     bool log_each)
 {
 	struct policy_result pr;
+	struct pgsync_row_info info;
 	const char *target;
 	enum snapshot_row outcome;
-	bool active = is_active(res, row, 3);
+	bool active = is_active(res, row, SYNCSQL_ROW_ACTIVE), live;
 	char pb[LOG_PRINTABLE_SIZE];
 
+	read_lifecycle(ps, res, row, &info);
+	live = active && !info.expired;
 	/* a NULL target reads as "": reported as unusable like any other */
-	target = PQgetvalue(res, row, 0);
-	outcome = snapshot_add_row(s, &ps->popts, target,
-	    PQgetvalue(res, row, 1),
-	    PQgetisnull(res, row, 2) ? NULL : PQgetvalue(res, row, 2), active,
-	    &pr);
+	target = PQgetvalue(res, row, SYNCSQL_ROW_TARGET);
+	outcome = snapshot_add_row_until(s, &ps->popts, target,
+	    PQgetvalue(res, row, SYNCSQL_ROW_POLICY),
+	    PQgetisnull(res, row, SYNCSQL_ROW_PARAMETERS) ? NULL :
+	    PQgetvalue(res, row, SYNCSQL_ROW_PARAMETERS), live, info.expires,
+	    info.comment, &pr);
 	if (outcome == SNAPSHOT_ROW_INVALID)
 		ps->rows_invalid++;
 	else if (outcome == SNAPSHOT_ROW_BAD_TARGET)
 		ps->rows_bad++;
-	if (ps->hooks.row != NULL) {
-		ps->hooks.row(ps->hooks.arg, target, active, outcome, &pr);
+	if (ps->hooks.row != NULL || ps->hooks.row_info != NULL) {
+		if (ps->hooks.row != NULL)
+			ps->hooks.row(ps->hooks.arg, target, live, outcome,
+			    &pr);
+		if (ps->hooks.row_info != NULL)
+			ps->hooks.row_info(ps->hooks.arg, target, active,
+			    outcome, &pr, &info);
 		return;
 	}
+	if (log_each && active && info.expired)
+		log_debug("pgsync: row %s has expired: not served",
+		    log_printable(target, strlen(target), pb));
 	if (outcome == SNAPSHOT_ROW_VALID)
 		return;
 	if (outcome != SNAPSHOT_ROW_WARNED)
@@ -451,6 +559,7 @@ apply_refresh(struct pgsync *ps, const PGresult *res)
 		snapshot_remove_target(d->snap, PQgetvalue(res, i, 0));
 	for (i = 0; i < n; i++)
 		add_row(ps, d->snap, res, i, true);
+	arm_expiry(ps);
 	syncplan_applied(&ps->plan);
 	log_debug("pgsync: applied generation %" PRId64 ": %zu target(s), "
 	    "%d row(s)", ps->plan.applied, ps->nflight, n);
@@ -554,8 +663,17 @@ swap_in(struct pgsync *ps)
 	struct daemon *d = ps->d;
 	struct snapshot *old = d->snap;
 	enum syncplan_reason why = ps->plan.loading;
+	double now = db_now(ps);
 	char line[400];
 
+	/*
+	 * What expired while the load ran goes from both: the snapshot served
+	 * says so (its timer may not have fired yet), the new one was never
+	 * served.  Then the two compare equal on it.
+	 */
+	if (old != NULL)
+		snapshot_expire(old, now, log_expired, ps);
+	snapshot_expire(ps->building, now, NULL, NULL);
 	/*
 	 * Only a load of the generation the snapshot already has can tell
 	 * what bypassed the triggers; past it, the differences include
@@ -581,6 +699,7 @@ swap_in(struct pgsync *ps)
 	d->snap = ps->building;
 	ps->building = NULL;
 	snapshot_free(old);
+	arm_expiry(ps);
 	syncplan_loaded(&ps->plan, ps->load_gen, ps->load_trusted,
 	    ps->load_triggers);
 	mark_current(ps);
@@ -614,17 +733,109 @@ static void
 read_state(struct pgsync *ps, const PGresult *res, int64_t *gen,
     int64_t *pruned, bool *trusted, uint64_t *fp)
 {
-	const char *desc = PQgetisnull(res, 0, 2) ? "" :
-	    PQgetvalue(res, 0, 2);
+	const char *desc = PQgetisnull(res, 0, SYNCSQL_COL_TRIGGERS) ? "" :
+	    PQgetvalue(res, 0, SYNCSQL_COL_TRIGGERS);
 
-	*gen = ps->use_state ? get_int(res, 0, 0) : -1;
-	*pruned = ps->use_state ? get_int(res, 0, 1) : -1;
+	*gen = ps->use_state ? get_int(res, 0, SYNCSQL_COL_GENERATION) : -1;
+	*pruned = ps->use_state ? get_int(res, 0, SYNCSQL_COL_PRUNED_TO) : -1;
 	*trusted = syncplan_triggers_ok(desc, ps->cfg->column_target,
 	    ps->triggers_why, sizeof(ps->triggers_why)) && ps->use_state &&
 	    *gen >= 0;
 	*fp = syncplan_hash(SYNCPLAN_HASH_INIT, desc, strlen(desc));
 	if (!ps->use_state)
 		*fp = syncplan_hash(*fp, "-", 1);
+}
+
+/*
+ * The optional columns (expires, comment): set in the configuration, the
+ * table must have them; at their defaults, they are read if it does.
+ * Builds the statements again when that changes what they read.  false:
+ * the session failed.
+ */
+static bool
+take_columns(struct pgsync *ps, bool has_expires, bool has_comment)
+{
+	const struct config *c = ps->cfg;
+	const char *key = NULL, *col = NULL;
+	char note[sizeof(ps->columns_note)];
+
+	if (c->column_expires[0] != '\0' && !has_expires &&
+	    !config_is_default(c, "column_expires")) {
+		key = "column_expires";
+		col = c->column_expires;
+	} else if (c->column_comment[0] != '\0' && !has_comment &&
+	    !config_is_default(c, "column_comment")) {
+		key = "column_comment";
+		col = c->column_comment;
+	}
+	if (key != NULL) {
+		char class[DAEMON_WHY_SIZE], detail[100];
+
+		snprintf(class, sizeof(class), "no column %s in %s", col,
+		    c->table);
+		snprintf(detail, sizeof(detail), "check the %s setting", key);
+		fail(ps, class, detail);
+		return false;
+	}
+	has_expires = has_expires && c->column_expires[0] != '\0';
+	has_comment = has_comment && c->column_comment[0] != '\0';
+	if (has_expires != ps->names.has_expires ||
+	    has_comment != ps->names.has_comment) {
+		ps->names.has_expires = has_expires;
+		ps->names.has_comment = has_comment;
+		syncsql_free(&ps->sql);
+		syncsql_build(&ps->sql, &ps->names);
+	}
+	if (!has_expires && c->column_expires[0] != '\0')
+		snprintf(note, sizeof(note), "%s has no column %s: its rows "
+		    "never expire", ps->table, c->column_expires);
+	else
+		note[0] = '\0';
+	if (strcmp(note, ps->columns_note) != 0 && note[0] != '\0')
+		log_info("pgsync: %s", note);
+	memcpy(ps->columns_note, note, sizeof(note));
+	return true;
+}
+
+/*
+ * Did the optional columns come or go since setup (the schema upgraded
+ * while the daemon runs)?  The setup of a new session takes them.
+ */
+static bool
+columns_changed(const struct pgsync *ps, const PGresult *res)
+{
+	bool x = is_true(res, 0, SYNCSQL_COL_HAS_EXPIRES) &&
+	    ps->cfg->column_expires[0] != '\0';
+	bool c = is_true(res, 0, SYNCSQL_COL_HAS_COMMENT) &&
+	    ps->cfg->column_comment[0] != '\0';
+
+	return x != ps->names.has_expires || c != ps->names.has_comment;
+}
+
+/*
+ * The first row of a check or a load: the database's clock (its offset
+ * is kept, and the expiry timer re-armed with it), and whether the
+ * columns are as at setup.  false: the session restarts.
+ */
+static bool
+first_row(struct pgsync *ps, const PGresult *res)
+{
+	double clock;
+
+	if (!PQgetisnull(res, 0, SYNCSQL_COL_CLOCK) &&
+	    lifecycle_parse_epoch(PQgetvalue(res, 0, SYNCSQL_COL_CLOCK),
+	    &clock) && !isinf(clock)) {
+		ps->clock_offset = clock - now_sec();
+		arm_expiry(ps);
+	}
+	if (columns_changed(ps, res)) {
+		log_info("pgsync: the columns of %s changed: starting a new "
+		    "session", ps->table);
+		ps->restarting = true;
+		fail(ps, "reconnecting", NULL);
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -661,6 +872,7 @@ setup_result(struct pgsync *ps, const PGresult *res)
 	if (strcmp(note, ps->setup_note) != 0 && note[0] != '\0')
 		log_warning("pgsync: %s", note);
 	memcpy(ps->setup_note, note, sizeof(note));
+	take_columns(ps, is_true(res, 0, 6), is_true(res, 0, 7));
 }
 
 /* --- results */
@@ -691,7 +903,7 @@ handle_result(struct pgsync *ps, PGresult *res)
 			break;
 		read_state(ps, res, &gen, &pruned, &trusted, &fp);
 		/* the schema was applied, or SELECT granted, since setup */
-		if (!ps->use_state && is_true(res, 0, 3)) {
+		if (!ps->use_state && is_true(res, 0, SYNCSQL_COL_READABLE)) {
 			log_info("pgsync: public.tlspolicyd_state and "
 			    "tlspolicyd_changes are readable now: starting a "
 			    "new session");
@@ -699,6 +911,8 @@ handle_result(struct pgsync *ps, PGresult *res)
 			fail(ps, "reconnecting", NULL);
 			return false;
 		}
+		if (!first_row(ps, res))
+			return false;
 		ps->verdict = syncplan_checked(&ps->plan, gen,
 		    pruned, trusted, fp);
 		if (ps->verdict == SYNCPLAN_CURRENT) {
@@ -719,7 +933,9 @@ handle_result(struct pgsync *ps, PGresult *res)
 			break;
 		read_state(ps, res, &ps->load_gen, &pruned,
 		    &ps->load_trusted, &ps->load_triggers);
-		gen = get_int(res, 0, 4);
+		if (!first_row(ps, res))
+			return false;
+		gen = get_int(res, 0, SYNCSQL_COL_COUNT);
 		snapshot_free(ps->building);
 		ps->building = snapshot_new(gen > 0 ? (size_t)gen : 0);
 		break;
@@ -1063,7 +1279,9 @@ pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 	const struct config *c = d->cfg;
 	struct syncsql_names names = {c->table, c->column_target,
 	    c->column_policy, c->column_parameters, c->column_active,
-	    c->statement_timeout};
+	    c->statement_timeout, c->column_expires, c->column_comment,
+	    false, false};
+	struct timespec rt;
 	struct timeval tv;
 
 	ps->d = d;
@@ -1074,6 +1292,11 @@ pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 	ps->popts.compat = c->postfix_compat;
 	ps->popts.fingerprint_len = c->fingerprint_len;
 	ps->backoff = BACKOFF_MIN_MS;
+	/* the local clock until the first reading of the database's */
+	clock_gettime(CLOCK_REALTIME, &rt);
+	ps->clock_offset = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9 -
+	    now_sec();
+	ps->names = names;
 	syncsql_build(&ps->sql, &names);
 	syncplan_init(&ps->plan, (double)c->poll_interval / 1000);
 	ps->table = syncsql_table(c->table);
@@ -1085,6 +1308,7 @@ pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 	ps->ev_poll = event_new(d->base, -1, EV_PERSIST, on_poll, ps);
 	ps->ev_reconcile = event_new(d->base, -1, EV_PERSIST, on_reconcile,
 	    ps);
+	ps->ev_expire = evtimer_new(d->base, on_expire, ps);
 	tv = ms_tv(c->poll_interval);
 	event_add(ps->ev_poll, &tv);	/* also the stuck-query watchdog */
 	if (c->reconcile_interval > 0 && !ps->hooks.oneshot) {
@@ -1114,6 +1338,7 @@ pgsync_free(struct pgsync *ps)
 	event_free(ps->ev_reconnect);
 	event_free(ps->ev_poll);
 	event_free(ps->ev_reconcile);
+	event_free(ps->ev_expire);
 	if (ps->pg != NULL)
 		PQfinish(ps->pg);
 	snapshot_free(ps->building);

@@ -52,36 +52,26 @@
 #define COMPAT_RPK	309
 #define COMPAT_TLSRPT	310	/* also "{ name = value }" */
 
-enum level {
-	LEVEL_NONE,
-	LEVEL_MAY,
-	LEVEL_ENCRYPT,
-	LEVEL_DANE,
-	LEVEL_DANE_ONLY,
-	LEVEL_FINGERPRINT,
-	LEVEL_VERIFY,
-	LEVEL_SECURE,
-	LEVEL_COUNT
-};
-
 /* tls/tls_level.c; "halfdane" is internal and rejected as input. */
-static const char *const level_names[LEVEL_COUNT + 1] = {
-	[LEVEL_NONE] = "none",
-	[LEVEL_MAY] = "may",
-	[LEVEL_ENCRYPT] = "encrypt",
-	[LEVEL_DANE] = "dane",
-	[LEVEL_DANE_ONLY] = "dane-only",
-	[LEVEL_FINGERPRINT] = "fingerprint",
-	[LEVEL_VERIFY] = "verify",
-	[LEVEL_SECURE] = "secure",
+static const char *const level_names[POLICY_LEVEL_COUNT + 1] = {
+	[POLICY_LEVEL_NONE] = "none",
+	[POLICY_LEVEL_MAY] = "may",
+	[POLICY_LEVEL_ENCRYPT] = "encrypt",
+	[POLICY_LEVEL_DANE] = "dane",
+	[POLICY_LEVEL_DANE_ONLY] = "dane-only",
+	[POLICY_LEVEL_FINGERPRINT] = "fingerprint",
+	[POLICY_LEVEL_VERIFY] = "verify",
+	[POLICY_LEVEL_SECURE] = "secure",
 };
 
 #define AT(l)		(1u << (l))
-#define AT_TLS		(AT(LEVEL_MAY) | AT(LEVEL_ENCRYPT) | AT(LEVEL_DANE) | \
-			 AT(LEVEL_DANE_ONLY) | AT(LEVEL_FINGERPRINT) | \
-			 AT(LEVEL_VERIFY) | AT(LEVEL_SECURE))
-#define AT_MATCH	(AT(LEVEL_FINGERPRINT) | AT(LEVEL_VERIFY) | AT(LEVEL_SECURE))
-#define AT_PKIX		(AT(LEVEL_VERIFY) | AT(LEVEL_SECURE))
+#define AT_TLS		(AT(POLICY_LEVEL_MAY) | AT(POLICY_LEVEL_ENCRYPT) | \
+			 AT(POLICY_LEVEL_DANE) | AT(POLICY_LEVEL_DANE_ONLY) | \
+			 AT(POLICY_LEVEL_FINGERPRINT) | \
+			 AT(POLICY_LEVEL_VERIFY) | AT(POLICY_LEVEL_SECURE))
+#define AT_MATCH	(AT(POLICY_LEVEL_FINGERPRINT) | \
+			 AT(POLICY_LEVEL_VERIFY) | AT(POLICY_LEVEL_SECURE))
+#define AT_PKIX		(AT(POLICY_LEVEL_VERIFY) | AT(POLICY_LEVEL_SECURE))
 
 enum kind {
 	KIND_WORD,		/* one of rule->words, any case */
@@ -186,7 +176,7 @@ struct quoted {
 struct parse {
 	const struct policy_opts *opts;
 	struct policy_result *res;
-	enum level level;
+	enum policy_level level;
 	bool final;		/* second pass: emit RULE_LAST values */
 	struct text out;
 	unsigned seen[NRULES];	/* occurrences so far */
@@ -674,7 +664,7 @@ put_item(struct parse *p, const struct rule *r, struct span s)
 		text_put(&p->out, s.p, s.n);
 		return true;
 	case KIND_MATCH:
-		if (p->level == LEVEL_FINGERPRINT)
+		if (p->level == POLICY_LEVEL_FINGERPRINT)
 			return put_digest(p, s);
 		if (word_index(match_words, s) < 0 &&
 		    !(s.p[0] == '.' ? hostname_valid(s.p + 1, s.n - 1) :
@@ -694,7 +684,7 @@ put_item(struct parse *p, const struct rule *r, struct span s)
 static int
 list_sep(const struct parse *p, const struct rule *r)
 {
-	return r->kind == KIND_MATCH && p->level == LEVEL_FINGERPRINT ?
+	return r->kind == KIND_MATCH && p->level == POLICY_LEVEL_FINGERPRINT ?
 	    '|' : ':';
 }
 
@@ -956,8 +946,20 @@ parse_level(struct parse *p, const char *s)
 	if ((i = word_index(level_names, lv)) < 0)
 		return invalid(p, "invalid security level \"%s\"",
 		    quote(&q, lv));
-	p->level = (enum level)i;
+	p->level = (enum policy_level)i;
 	return true;
+}
+
+int
+policy_level(const char *word)
+{
+	return word_index(level_names, span_of(word, strlen(word)));
+}
+
+const char *
+policy_level_name(enum policy_level level)
+{
+	return (unsigned)level < POLICY_LEVEL_COUNT ? level_names[level] : "?";
 }
 
 /* Postfix ignores every attribute at "none", warning about each. */
@@ -1005,7 +1007,7 @@ check_policy(struct parse *p)
 	bool typed = seen(p, "policy_type") > 0;
 	size_t i;
 
-	if (p->level == LEVEL_FINGERPRINT && p->match_items == 0)
+	if (p->level == POLICY_LEVEL_FINGERPRINT && p->match_items == 0)
 		return invalid(p, "security level \"fingerprint\" without "
 		    "\"match\" fingerprints");
 	/* smtp_tls_policy.c: "built-in policy has unexpected attribute". */
@@ -1040,10 +1042,10 @@ policy_parse(const struct policy_opts *opts, const char *level,
 
 	if (!parse_level(&p, level))
 		goto invalid;
-	if (p.level == LEVEL_NONE) {
+	if (p.level == POLICY_LEVEL_NONE) {
 		drop_attributes(&p, params);
 		text_init(&p.out, res->text, sizeof(res->text));
-		text_puts(&p.out, level_names[LEVEL_NONE]);
+		text_puts(&p.out, level_names[POLICY_LEVEL_NONE]);
 		return POLICY_OK;
 	}
 	/*

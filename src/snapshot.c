@@ -6,12 +6,20 @@
  * its canonical key, its target as the table spells it (omitted when the
  * two are equal, the common case) and the text it answers with.
  *
+ * Rows that expire are also in a binary min-heap on their expiry, which
+ * is all snapshot_expire() and snapshot_next_expiry() look at.  A row
+ * removed by snapshot_remove_target() stays in the heap, flagged, until
+ * it reaches the top: its memory lives as long as the arena does.
+ *
  * Invariants: only active rows with a usable target are stored (a target
  * "*.X" is stored as invalid under ".X", see row_key()); a stored text is
  * printable ASCII (policy_parse() guarantees it for policies, the reply
- * formatter for reasons); lookups never modify the table.
- * Limits: TARGET_MAX_LEN per key, POLICY_MAX_TEXT per text.
+ * formatter for reasons); lookups never modify the table; every stored
+ * row with an expiry has exactly one heap entry.
+ * Limits: TARGET_MAX_LEN per key, POLICY_MAX_TEXT per text,
+ * SNAPSHOT_MAX_COMMENT per comment.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +33,7 @@ enum {
 	ROW_VALID = 0,
 	ROW_INVALID = 1,
 	ROW_RAW_SAME = 2,	/* the target column equals the key */
+	ROW_REMOVED = 4,	/* no longer in the table (heap entries) */
 };
 
 struct row {
@@ -44,6 +53,13 @@ struct chunk {
 	char mem[];
 };
 
+/* A row that expires, in the heap. */
+struct expiry {
+	double at;
+	struct row *row;
+	const char *comment;	/* in the arena, or NULL */
+};
+
 struct snapshot {
 	struct row **buckets;
 	size_t mask;		/* buckets - 1, a power of two minus one */
@@ -51,6 +67,9 @@ struct snapshot {
 	struct chunk *chunks;
 	size_t bytes;
 	size_t waste;
+	struct expiry *heap;	/* min-heap on at */
+	size_t nheap;
+	size_t heap_cap;
 };
 
 static uint32_t
@@ -141,6 +160,7 @@ snapshot_free(struct snapshot *s)
 		xfree(c);
 	}
 	xfree(s->buckets);
+	xfree(s->heap);
 	xfree(s);
 }
 
@@ -153,7 +173,8 @@ snapshot_rows(const struct snapshot *s)
 size_t
 snapshot_bytes(const struct snapshot *s)
 {
-	return s->bytes + (s->mask + 1) * sizeof(*s->buckets);
+	return s->bytes + (s->mask + 1) * sizeof(*s->buckets) +
+	    s->heap_cap * sizeof(*s->heap);
 }
 
 size_t
@@ -185,7 +206,7 @@ grow(struct snapshot *s)
 	s->mask = nb - 1;
 }
 
-static void
+static struct row *
 insert(struct snapshot *s, const struct target *key, const char *raw,
     const char *text, size_t textlen, uint8_t flags)
 {
@@ -217,6 +238,7 @@ insert(struct snapshot *s, const struct target *key, const char *raw,
 	r->next = s->buckets[r->hash & s->mask];
 	s->buckets[r->hash & s->mask] = r;
 	s->rows++;
+	return r;
 }
 
 /* Whitespace around a target: a typo, never part of a destination. */
@@ -264,10 +286,11 @@ wildcard_problem(struct policy_result *res, const char *target, size_t n)
 		    "pattern: write \"%.*s\"", (int)n - 1, target + 1);
 }
 
-enum snapshot_row
-snapshot_add_row(struct snapshot *s, const struct policy_opts *opts,
+/* snapshot_add_row(); *stored is the row stored, or NULL. */
+static enum snapshot_row
+add_row(struct snapshot *s, const struct policy_opts *opts,
     const char *target, const char *policy, const char *params, bool active,
-    struct policy_result *res)
+    struct policy_result *res, struct row **stored)
 {
 	struct target key;
 	enum snapshot_row outcome;
@@ -276,6 +299,7 @@ snapshot_add_row(struct snapshot *s, const struct policy_opts *opts,
 	size_t start, n = trim_span(target, tlen, &start);
 	bool wildcard;
 
+	*stored = NULL;
 	if (policy_parse(opts, policy, params, res) == POLICY_OK)
 		outcome = res->warned ? SNAPSHOT_ROW_WARNED : SNAPSHOT_ROW_VALID;
 	else
@@ -307,12 +331,102 @@ snapshot_add_row(struct snapshot *s, const struct policy_opts *opts,
 		int m = snprintf(why, sizeof(why), "invalid policy for %s: %s",
 		    target, res->problem);
 
-		insert(s, &key, target, why, (size_t)m < sizeof(why) ?
+		*stored = insert(s, &key, target, why, (size_t)m < sizeof(why) ?
 		    (size_t)m : sizeof(why) - 1, ROW_INVALID);
 	} else {
-		insert(s, &key, target, res->text, strlen(res->text),
-		    ROW_VALID);
+		*stored = insert(s, &key, target, res->text,
+		    strlen(res->text), ROW_VALID);
 	}
+	return outcome;
+}
+
+enum snapshot_row
+snapshot_add_row(struct snapshot *s, const struct policy_opts *opts,
+    const char *target, const char *policy, const char *params, bool active,
+    struct policy_result *res)
+{
+	struct row *r;
+
+	return add_row(s, opts, target, policy, params, active, res, &r);
+}
+
+/* --- the expiry heap */
+
+static void
+heap_swap(struct expiry *h, size_t a, size_t b)
+{
+	struct expiry t = h[a];
+
+	h[a] = h[b];
+	h[b] = t;
+}
+
+static void
+heap_push(struct snapshot *s, struct expiry e)
+{
+	size_t i = s->nheap++;
+
+	if (s->nheap > s->heap_cap) {
+		s->heap_cap = s->heap_cap ? 2 * s->heap_cap : 16;
+		s->heap = xreallocarray(s->heap, s->heap_cap,
+		    sizeof(*s->heap));
+	}
+	s->heap[i] = e;
+	while (i > 0 && s->heap[(i - 1) / 2].at > s->heap[i].at) {
+		heap_swap(s->heap, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static struct expiry
+heap_pop(struct snapshot *s)
+{
+	struct expiry top = s->heap[0];
+	size_t i = 0;
+
+	s->heap[0] = s->heap[--s->nheap];
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < s->nheap && s->heap[l].at < s->heap[m].at)
+			m = l;
+		if (l + 1 < s->nheap && s->heap[l + 1].at < s->heap[m].at)
+			m = l + 1;
+		if (m == i)
+			break;
+		heap_swap(s->heap, i, m);
+		i = m;
+	}
+	return top;
+}
+
+static size_t
+comment_size(const char *comment)
+{
+	return comment == NULL ? 0 : (strlen(comment) + 1 + 7) & ~(size_t)7;
+}
+
+enum snapshot_row
+snapshot_add_row_until(struct snapshot *s, const struct policy_opts *opts,
+    const char *target, const char *policy, const char *params, bool active,
+    double expires, const char *comment, struct policy_result *res)
+{
+	struct row *r;
+	enum snapshot_row outcome = add_row(s, opts, target, policy, params,
+	    active, res, &r);
+	struct expiry e = {expires, r, NULL};
+
+	if (r == NULL || (isinf(expires) && expires > 0))
+		return outcome;
+	if (comment != NULL) {
+		size_t n = strnlen(comment, SNAPSHOT_MAX_COMMENT);
+		char *c = arena_alloc(s, n + 1);
+
+		memcpy(c, comment, n);
+		c[n] = '\0';
+		e.comment = c;
+	}
+	heap_push(s, e);
 	return outcome;
 }
 
@@ -336,12 +450,56 @@ snapshot_remove_target(struct snapshot *s, const char *raw_target)
 		    memcmp(r->data, key.canon, key.len) == 0 &&
 		    strcmp(row_raw(r), raw_target) == 0) {
 			*pp = r->next;
+			r->flags |= ROW_REMOVED;
 			s->rows--;
 			s->waste += row_size(r);
 		} else {
 			pp = &r->next;
 		}
 	}
+}
+
+/* Drop heap entries of removed rows from the top. */
+static void
+heap_settle(struct snapshot *s)
+{
+	while (s->nheap > 0 && (s->heap[0].row->flags & ROW_REMOVED)) {
+		struct expiry e = heap_pop(s);
+
+		s->waste += comment_size(e.comment);
+	}
+}
+
+double
+snapshot_next_expiry(struct snapshot *s)
+{
+	heap_settle(s);
+	return s->nheap > 0 ? s->heap[0].at : INFINITY;
+}
+
+size_t
+snapshot_expire(struct snapshot *s, double now,
+    void (*cb)(void *arg, const char *target, const char *comment,
+    double expires), void *arg)
+{
+	size_t n = 0;
+
+	for (heap_settle(s); s->nheap > 0 && s->heap[0].at <= now;
+	    heap_settle(s)) {
+		struct expiry e = heap_pop(s);
+		struct row **pp = &s->buckets[e.row->hash & s->mask];
+
+		while (*pp != e.row)
+			pp = &(*pp)->next;
+		*pp = e.row->next;
+		e.row->flags |= ROW_REMOVED;
+		s->rows--;
+		s->waste += row_size(e.row) + comment_size(e.comment);
+		n++;
+		if (cb != NULL)
+			cb(arg, row_raw(e.row), e.comment, e.at);
+	}
+	return n;
 }
 
 /* Exact lookup of canon[0..len). */

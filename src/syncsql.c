@@ -52,6 +52,20 @@ column(const char *name)
 	return xasprintf("t.\"%s\"::pg_catalog.text", name);
 }
 
+/* Does table tbl ("schema"."name") have column name?  "false" for "". */
+static char *
+has_column(const char *tbl, const char *name)
+{
+	if (name == NULL || name[0] == '\0')
+		return xstrdup("false");
+	return xasprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
+	    "WHERE a.attrelid OPERATOR(pg_catalog.=) "
+	    "pg_catalog.to_regclass('%s') "
+	    "AND a.attname OPERATOR(pg_catalog.=) '%s' "
+	    "AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)",
+	    tbl, name);
+}
+
 /* May this role read the state and the log (GRANTs made since setup)? */
 #define STATE_READABLE \
 	"COALESCE(pg_catalog.has_table_privilege(" \
@@ -68,7 +82,7 @@ column(const char *name)
  * the new, empty table with the old snapshot and generation.
  */
 static char *
-begin(const char *tbl, bool state, const char *extra)
+begin(const char *tbl, bool state, const char *columns, const char *extra)
 {
 	return xasprintf(BEGIN_RR
 	    "LOCK TABLE %s IN ACCESS SHARE MODE; "
@@ -85,13 +99,15 @@ begin(const char *tbl, bool state, const char *extra)
 	    "WHERE tg.tgrelid OPERATOR(pg_catalog.=) "
 	    "'%s'::pg_catalog.regclass "
 	    "AND tg.tgname OPERATOR(pg_catalog.~~) 'tlspolicyd%%'), "
-	    STATE_READABLE "%s",
+	    STATE_READABLE ", "
+	    "pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()), "
+	    "%s%s",
 	    tbl,
 	    state ? "(SELECT s.generation FROM public.tlspolicyd_state s)" :
 	    "NULL::pg_catalog.int8",
 	    state ? "(SELECT s.pruned_to FROM public.tlspolicyd_state s)" :
 	    "NULL::pg_catalog.int8",
-	    tbl, extra);
+	    tbl, columns, extra);
 }
 
 void
@@ -100,6 +116,14 @@ syncsql_build(struct syncsql *q, const struct syncsql_names *n)
 	char *tbl = syncsql_table(n->table);
 	char *tgt = column(n->target), *pol = column(n->policy);
 	char *par = column(n->parameters), *act = column(n->active);
+	char *com = column(n->has_comment && n->comment != NULL ?
+	    n->comment : "");
+	char *xp = n->has_expires && n->expires != NULL &&
+	    n->expires[0] != '\0' ? xasprintf("pg_catalog.date_part('epoch', "
+	    "t.\"%s\"::pg_catalog.timestamptz)", n->expires) : xstrdup("NULL");
+	char *hx = has_column(tbl, n->expires), *hc = has_column(tbl,
+	    n->comment);
+	char *columns = xasprintf("%s, %s", hx, hc);
 	char *count = xasprintf(", (SELECT pg_catalog.count(*) FROM %s); "
 	    /* a big table may take longer; the no-progress watchdog stays */
 	    "SET LOCAL statement_timeout = 0", tbl);
@@ -121,19 +145,19 @@ syncsql_build(struct syncsql *q, const struct syncsql_names *n)
 	    "false), "
 	    "COALESCE(pg_catalog.has_table_privilege("
 	    "pg_catalog.to_regclass('public.tlspolicyd_changes'), 'SELECT'), "
-	    "false)",
-	    n->statement_timeout, tbl, tbl);
+	    "false), %s",
+	    n->statement_timeout, tbl, tbl, columns);
 	for (i = 0; i < 2; i++) {
-		q->check[i] = begin(tbl, i == 1, "");
-		q->load[i] = begin(tbl, i == 1, count);
+		q->check[i] = begin(tbl, i == 1, columns, "");
+		q->load[i] = begin(tbl, i == 1, columns, count);
 	}
 	q->changes = xasprintf(
 	    "SELECT DISTINCT c.target FROM public.tlspolicyd_changes c "
 	    "WHERE c.gen OPERATOR(pg_catalog.>) $1::pg_catalog.int8 "
 	    "ORDER BY c.target NULLS FIRST LIMIT %d",
 	    PGSYNC_MAX_PENDING_TARGETS + 1);
-	q->rows = xasprintf("SELECT %s, %s, %s, %s FROM %s t", tgt, pol, par,
-	    act, tbl);
+	q->rows = xasprintf("SELECT %s, %s, %s, %s, %s, %s FROM %s t", tgt,
+	    pol, par, act, xp, com, tbl);
 	/* lower(target) is what the schema's unique index is on */
 	q->refresh = xasprintf("%s WHERE pg_catalog.lower(%s) "
 	    "OPERATOR(pg_catalog.=) ANY (ARRAY("
@@ -142,6 +166,11 @@ syncsql_build(struct syncsql *q, const struct syncsql_names *n)
 	    "WHERE c.gen OPERATOR(pg_catalog.>) $1::pg_catalog.int8 "
 	    "AND c.target IS NOT NULL))", q->rows, tgt);
 	xfree(count);
+	xfree(columns);
+	xfree(hx);
+	xfree(hc);
+	xfree(xp);
+	xfree(com);
 	xfree(tbl);
 	xfree(tgt);
 	xfree(pol);

@@ -12,7 +12,9 @@ set -eu
 build="gcc make pkg-config libevent-dev libpq-dev libidn2-dev"
 case "${1:-build}" in
 build) want="$build" ;;
-check) want="$build libcmocka-dev postgresql postfix openssl" ;;
+# tests/e2e/tls.sh: python3-minimal (its DNS server), iproute2 (lo up in
+# its network namespace); posttls-finger comes with postfix.
+check) want="$build libcmocka-dev postgresql postfix openssl python3-minimal iproute2" ;;
 demo) want="$build postgresql postfix" ;;
 bench) want="$build postgresql postgresql-contrib postfix postfix-pgsql gnuplot-nox strace valgrind" ;;
 fuzz) want="$build libcmocka-dev clang" ;;

@@ -59,6 +59,10 @@ test_config_defaults(void **state)
 	assert_string_equal(cfg.column_policy, "policy");
 	assert_string_equal(cfg.column_parameters, "parameters");
 	assert_string_equal(cfg.column_active, "active");
+	assert_string_equal(cfg.column_expires, "expires_at");
+	assert_string_equal(cfg.column_comment, "comment");
+	assert_int_equal(cfg.expiry_warning, 7 * DAY);
+	assert_string_equal(cfg.global_level, "");
 	assert_int_equal(cfg.postfix_compat, 307);
 	assert_string_equal(cfg.fingerprint_digest, "sha256");
 	assert_int_equal(cfg.fingerprint_len, 32);
@@ -199,6 +203,22 @@ static const struct set_case {
 	    "tttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt",
 	    -1},
 	{"column_active empty: no column", "column_active", "", 0},
+	{"column_expires empty: no column", "column_expires", "", 0},
+	{"column_expires other", "column_expires", "valid_until", 0},
+	{"column_expires quoted", "column_expires", "\"x\"", -1},
+	{"column_comment empty: no column", "column_comment", "", 0},
+	{"column_comment with a space", "column_comment", "why not", -1},
+	{"expiry_warning 0: off", "expiry_warning", "0", 0},
+	{"expiry_warning 12h", "expiry_warning", "12h", 0},
+	{"expiry_warning a year", "expiry_warning", "365d", 0},
+	{"expiry_warning over a year", "expiry_warning", "366d", -1},
+	{"expiry_warning banana", "expiry_warning", "banana", -1},
+	{"global_level empty: ask postconf", "global_level", "", 0},
+	{"global_level dane", "global_level", "dane", 0},
+	{"global_level Secure", "global_level", "Secure", 0},
+	{"global_level dane-only", "global_level", "dane-only", 0},
+	{"global_level halfdane", "global_level", "halfdane", -1},
+	{"global_level with a space", "global_level", " dane", -1},
 	{"column_target plain", "column_target", "domain", 0},
 	{"column_target qualified", "column_target", "t.domain", -1},
 	{"column_policy starting with a digit", "column_policy", "1p", -1},
@@ -562,6 +582,32 @@ test_config_rejected_value_changes_nothing(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* A level is stored as Postfix spells it; which keys were set is known. */
+static void
+test_config_global_level_and_defaults(void **state)
+{
+	struct config cfg;
+	char err[512];
+
+	(void)state;
+	config_init(&cfg);
+	assert_true(config_is_default(&cfg, "column_expires"));
+	assert_true(config_is_default(&cfg, "global_level"));
+	assert_int_equal(config_set(&cfg, "global_level", "SECURE",
+	    CONFIG_FILE, err, sizeof(err)), 0);
+	assert_string_equal(cfg.global_level, "secure");
+	assert_false(config_is_default(&cfg, "global_level"));
+	/* set to the default value: still set (a column must then exist) */
+	assert_int_equal(config_set(&cfg, "column_expires", "expires_at",
+	    CONFIG_ARGV, err, sizeof(err)), 0);
+	assert_false(config_is_default(&cfg, "column_expires"));
+	assert_true(config_is_default(&cfg, "column_comment"));
+	assert_int_equal(config_set(&cfg, "global_level", "", CONFIG_ARGV,
+	    err, sizeof(err)), 0);
+	assert_string_equal(cfg.global_level, "");
+	config_free(&cfg);
+}
+
 /* --- key names */
 
 
@@ -586,7 +632,8 @@ test_config_key_names(void **state)
 	    "idle_timeout", "max_connections", "table",
 	    "column_target", "column_policy", "column_parameters",
 	    "column_active", "postfix_compat", "fingerprint_digest",
-	    "log_level"};
+	    "log_level", "column_expires", "column_comment", "expiry_warning",
+	    "global_level"};
 	size_t i, n = 0;
 
 	(void)state;
@@ -807,6 +854,7 @@ main(void)
 		cmocka_unit_test(test_config_lists_repeat_and_replace),
 		cmocka_unit_test(test_config_rejected_value_changes_nothing),
 		cmocka_unit_test(test_config_key_names),
+		cmocka_unit_test(test_config_global_level_and_defaults),
 		cmocka_unit_test(test_config_load_file),
 		cmocka_unit_test(test_config_load_file_errors),
 		cmocka_unit_test(test_config_load_file_missing),

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "test.h"
 
@@ -570,6 +571,36 @@ test_policy_opts_init_defaults(void **state)
 	assert_int_equal(opts.fingerprint_len, 32);
 }
 
+/* The level words, as config and lifecycle take them (any case, exact). */
+static void
+test_policy_level_words(void **state)
+{
+	static const struct {
+		const char *word;
+		int want;
+	} cases[] = {
+		{"none", POLICY_LEVEL_NONE}, {"MAY", POLICY_LEVEL_MAY},
+		{"Encrypt", POLICY_LEVEL_ENCRYPT}, {"dane", POLICY_LEVEL_DANE},
+		{"dane-only", POLICY_LEVEL_DANE_ONLY},
+		{"fingerprint", POLICY_LEVEL_FINGERPRINT},
+		{"verify", POLICY_LEVEL_VERIFY}, {"secure", POLICY_LEVEL_SECURE},
+		{"halfdane", -1}, {"", -1}, {" may", -1}, {"may ", -1},
+		{"maybe", -1}, {"dane_only", -1},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int l = policy_level(cases[i].word);
+
+		case_int_equal(cases[i].word, l, cases[i].want);
+		if (l >= 0)
+			assert_int_equal(strcasecmp(policy_level_name(
+			    (enum policy_level)l), cases[i].word), 0);
+	}
+	assert_string_equal(policy_level_name(POLICY_LEVEL_COUNT), "?");
+}
+
 int
 main(void)
 {
@@ -584,6 +615,7 @@ main(void)
 		cmocka_unit_test(test_policy_rejects_text_one_over_limit),
 		cmocka_unit_test(test_policy_problem_is_bounded),
 		cmocka_unit_test(test_policy_opts_init_defaults),
+		cmocka_unit_test(test_policy_level_words),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

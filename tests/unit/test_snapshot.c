@@ -7,6 +7,7 @@
  */
 #include "test.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -726,6 +727,222 @@ test_snapshot_diff(void **state)
 	}
 }
 
+/* --- expiry (issue 10): gone at its time, as if never added */
+
+struct expired {
+	char log[1024];		/* "target(comment)@at " per call */
+	size_t n;
+	double last;		/* the previous call's expiry */
+	bool in_order;
+};
+
+static void
+expired_note(void *arg, const char *target, const char *comment,
+    double expires)
+{
+	struct expired *e = arg;
+	size_t used = strlen(e->log);
+
+	snprintf(e->log + used, sizeof(e->log) - used, "%s(%s)@%.0f ", target,
+	    comment != NULL ? comment : "-", expires);
+	if (e->n++ > 0 && expires < e->last)
+		e->in_order = false;
+	e->last = expires;
+}
+
+static enum snapshot_row
+add_until(struct fixture *f, const char *target, const char *policy,
+    bool active, double expires, const char *comment)
+{
+	return snapshot_add_row_until(f->s, &f->opts, target, policy, NULL,
+	    active, expires, comment, &f->res);
+}
+
+static void
+test_snapshot_expiry(void **state)
+{
+	static const struct lookup_case before[] = {
+		{"expiring exact row", "soon.example", true, SNAPSHOT_FOUND,
+		    "may"},
+		{"expiring row hides its parent", "mx.walk.example", true,
+		    SNAPSHOT_FOUND, "encrypt"},
+		{"expiring invalid row answers TEMP", "bad.example", true,
+		    SNAPSHOT_INVALID, "invalid policy for bad.example"},
+		{"never expiring row", "stay.example", true, SNAPSHOT_FOUND,
+		    "secure"},
+	};
+	static const struct lookup_case after[] = {
+		{"expired row is absent", "soon.example", true, SNAPSHOT_NONE,
+		    ""},
+		{"the walk reaches the parent", "mx.walk.example", true,
+		    SNAPSHOT_FOUND, "verify"},
+		{"expired invalid row is absent", "bad.example", true,
+		    SNAPSHOT_NONE, ""},
+		{"never expiring row stays", "stay.example", true,
+		    SNAPSHOT_FOUND, "secure"},
+	};
+	struct expired seen = {"", 0, 0, true};
+	struct fixture f;
+	size_t waste;
+
+	(void)state;
+	fixture_init(&f);
+	assert_true(isinf(snapshot_next_expiry(f.s)));
+	add_until(&f, "soon.example", "may", true, 100, "ticket 42");
+	add_until(&f, "mx.walk.example", "encrypt", true, 200, NULL);
+	add(&f, ".walk.example", "verify", true);
+	add_until(&f, "bad.example", "bogus", true, 150, "typo");
+	add_until(&f, "stay.example", "secure", true, INFINITY, "kept");
+	/* inactive (or already expired, which the caller passes as such) */
+	add_until(&f, "off.example", "may", false, 50, "off");
+	CHECK_LOOKUPS(f.s, before);
+	assert_int_equal(snapshot_rows(f.s), 5);
+	assert_true(snapshot_next_expiry(f.s) == 100);
+
+	/* nothing is due before its time */
+	assert_int_equal(snapshot_expire(f.s, 99.999, expired_note, &seen), 0);
+	assert_int_equal(seen.n, 0);
+	/* at its time it goes, with its comment, once */
+	assert_int_equal(snapshot_expire(f.s, 100, expired_note, &seen), 1);
+	assert_string_equal(seen.log, "soon.example(ticket 42)@100 ");
+	assert_int_equal(snapshot_expire(f.s, 100, expired_note, &seen), 0);
+	assert_true(snapshot_next_expiry(f.s) == 150);
+	waste = snapshot_waste(f.s);
+	assert_true(waste > 0);
+	assert_int_equal(snapshot_expire(f.s, 1000, expired_note, &seen), 2);
+	assert_string_equal(seen.log, "soon.example(ticket 42)@100 "
+	    "bad.example(typo)@150 mx.walk.example(-)@200 ");
+	assert_true(seen.in_order);
+	assert_true(isinf(snapshot_next_expiry(f.s)));
+	assert_true(snapshot_waste(f.s) > waste);
+	assert_int_equal(snapshot_rows(f.s), 2);
+	CHECK_LOOKUPS(f.s, after);
+	snapshot_free(f.s);
+}
+
+/* A row replaced by a refresh leaves its old expiry behind. */
+static void
+test_snapshot_expiry_after_remove(void **state)
+{
+	struct expired seen = {"", 0, 0, true};
+	struct fixture f;
+	char buf[64];
+
+	(void)state;
+	fixture_init(&f);
+	add_until(&f, "x.example", "may", true, 10, "first");
+	snapshot_remove_target(f.s, "x.example");
+	assert_true(isinf(snapshot_next_expiry(f.s)));
+	/* extended: the refresh adds it again with a later expiry */
+	add_until(&f, "x.example", "may", true, 10, "first");
+	snapshot_remove_target(f.s, "x.example");
+	add_until(&f, "x.example", "encrypt", true, 50, "extended");
+	assert_true(snapshot_next_expiry(f.s) == 50);
+	assert_int_equal(snapshot_expire(f.s, 20, expired_note, &seen), 0);
+	assert_int_equal(lookup(f.s, "x.example", true, buf, sizeof(buf)),
+	    SNAPSHOT_FOUND);
+	assert_string_equal(buf, "encrypt");
+	assert_int_equal(snapshot_expire(f.s, 50, expired_note, &seen), 1);
+	assert_string_equal(seen.log, "x.example(extended)@50 ");
+	assert_int_equal(lookup(f.s, "x.example", true, buf, sizeof(buf)),
+	    SNAPSHOT_NONE);
+	/* and removing an expired row's target again changes nothing */
+	snapshot_remove_target(f.s, "x.example");
+	assert_int_equal(snapshot_rows(f.s), 0);
+	snapshot_free(f.s);
+}
+
+/* Two rows for one key: when one expires the other answers alone. */
+static void
+test_snapshot_expiry_ends_conflict(void **state)
+{
+	struct fixture f;
+	char buf[64];
+
+	(void)state;
+	fixture_init(&f);
+	add_until(&f, "dup.example", "may", true, 10, NULL);
+	add(&f, "DUP.example", "secure", true);
+	assert_int_equal(lookup(f.s, "dup.example", true, buf, sizeof(buf)),
+	    SNAPSHOT_CONFLICT);
+	assert_int_equal(snapshot_expire(f.s, 10, NULL, NULL), 1);
+	assert_int_equal(lookup(f.s, "dup.example", true, buf, sizeof(buf)),
+	    SNAPSHOT_FOUND);
+	assert_string_equal(buf, "secure");
+	snapshot_free(f.s);
+}
+
+/* Many rows, in no order: they go in the order of their expiry. */
+static void
+test_snapshot_expiry_order(void **state)
+{
+	struct expired seen = {"", 0, 0, true};
+	struct fixture f;
+	size_t i, total = 0;
+	double t;
+
+	(void)state;
+	fixture_init(&f);
+	for (i = 0; i < 200; i++) {
+		char target[32];
+
+		snprintf(target, sizeof(target), "h%zu.example", i);
+		/* 0..199 as (i * 37) mod 200: every value once */
+		add_until(&f, target, "may", true, (double)(i * 37 % 200),
+		    NULL);
+	}
+	for (t = 0; t < 200; t += 10) {
+		seen.log[0] = '\0';
+		total += snapshot_expire(f.s, t + 9.5, expired_note, &seen);
+		assert_int_equal(total, (size_t)t + 10);
+		if (t + 10 < 200)
+			assert_true(snapshot_next_expiry(f.s) == t + 10);
+	}
+	assert_true(seen.in_order);
+	assert_int_equal(snapshot_rows(f.s), 0);
+	snapshot_free(f.s);
+}
+
+/* The comment kept is bounded; the row is not. */
+static void
+test_snapshot_expiry_comment_bounded(void **state)
+{
+	struct expired seen = {"", 0, 0, true};
+	struct fixture f;
+	char comment[SNAPSHOT_MAX_COMMENT + 50], want[1024];
+
+	(void)state;
+	fixture_init(&f);
+	memset(comment, 'c', sizeof(comment) - 1);
+	comment[sizeof(comment) - 1] = '\0';
+	add_until(&f, "long.example", "may", true, 5, comment);
+	assert_int_equal(snapshot_expire(f.s, 5, expired_note, &seen), 1);
+	snprintf(want, sizeof(want), "long.example(%.*s)@5 ",
+	    SNAPSHOT_MAX_COMMENT, comment);
+	assert_string_equal(seen.log, want);
+	snapshot_free(f.s);
+}
+
+/* Reconcile: a row that expired in one and was never added to the other. */
+static void
+test_snapshot_expiry_diff(void **state)
+{
+	struct fixture fa, fb;
+
+	(void)state;
+	fixture_init(&fa);
+	fixture_init(&fb);
+	add_until(&fa, "gone.example", "may", true, 10, NULL);
+	add(&fa, "kept.example", "secure", true);
+	add(&fb, "kept.example", "secure", true);
+	assert_int_equal(snapshot_diff(fa.s, fb.s, NULL, NULL), 1);
+	snapshot_expire(fa.s, 10, NULL, NULL);
+	assert_int_equal(snapshot_diff(fa.s, fb.s, NULL, NULL), 0);
+	assert_int_equal(snapshot_diff(fb.s, fa.s, NULL, NULL), 0);
+	snapshot_free(fa.s);
+	snapshot_free(fb.s);
+}
+
 int
 main(void)
 {
@@ -748,6 +965,12 @@ main(void)
 		cmocka_unit_test(test_snapshot_grows_beyond_hint),
 		cmocka_unit_test(test_snapshot_free_null),
 		cmocka_unit_test(test_snapshot_diff),
+		cmocka_unit_test(test_snapshot_expiry),
+		cmocka_unit_test(test_snapshot_expiry_after_remove),
+		cmocka_unit_test(test_snapshot_expiry_ends_conflict),
+		cmocka_unit_test(test_snapshot_expiry_order),
+		cmocka_unit_test(test_snapshot_expiry_comment_bounded),
+		cmocka_unit_test(test_snapshot_expiry_diff),
 	};
 
 	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);

@@ -329,6 +329,24 @@ test_syncplan_scripts(void **state)
 #define T_TRUNC "tlspolicyd_truncate A 32 tlspolicyd.after_statement " COL
 #define T_UPDATE "tlspolicyd_update A 16 tlspolicyd.after_statement " COL
 #define ALL(b, d, i, r, t, u) b "," d "," i "," r "," t "," u
+/* The record keepers attach() adds: the change log does not need them. */
+#define T_HISTORY "tlspolicyd_history O 29 tlspolicyd.history_row " COL
+#define T_HTRUNC "tlspolicyd_history_truncate O 34 " \
+	"tlspolicyd.history_truncate " COL
+#define T_STAMP "tlspolicyd_stamp O 23 tlspolicyd.stamp "
+/* all nine on a column of 63 bytes: the longest description attach() makes */
+#define COL63 "6161616161616161616161616161616161616161616161616161616161616161" \
+	"6161616161616161616161616161616161616161616161616161616161616100"
+#define NINE63 "tlspolicyd_before A 62 tlspolicyd.before_statement ," \
+	"tlspolicyd_delete A 8 tlspolicyd.after_statement " COL63 "," \
+	"tlspolicyd_history O 29 tlspolicyd.history_row " COL63 "," \
+	"tlspolicyd_history_truncate O 34 tlspolicyd.history_truncate " \
+	COL63 "," \
+	"tlspolicyd_insert A 4 tlspolicyd.after_statement " COL63 "," \
+	"tlspolicyd_row R 29 tlspolicyd.after_row " COL63 "," \
+	"tlspolicyd_stamp O 23 tlspolicyd.stamp ," \
+	"tlspolicyd_truncate A 32 tlspolicyd.after_statement " COL63 "," \
+	"tlspolicyd_update A 16 tlspolicyd.after_statement " COL63
 
 static void
 test_syncplan_triggers(void **state)
@@ -345,6 +363,16 @@ test_syncplan_triggers(void **state)
 		{ALL(T_BEFORE, T_DELETE, T_INSERT,
 		    "tlspolicyd_row A 29 tlspolicyd.after_row " COL, T_TRUNC,
 		    T_UPDATE), "target", true, ""},
+		/* as attach() leaves them: six, and the history and stamps */
+		{T_BEFORE "," T_DELETE "," T_HISTORY "," T_HTRUNC "," T_INSERT
+		    "," T_ROW "," T_STAMP "," T_TRUNC "," T_UPDATE, "target",
+		    true, ""},
+		{NINE63, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaa", true, ""},
+		/* the history disabled: the change log is still whole */
+		{T_BEFORE "," T_DELETE ",tlspolicyd_history D 29 "
+		    "tlspolicyd.history_row " COL "," T_INSERT "," T_ROW "," T_TRUNC
+		    "," T_UPDATE, "target", true, ""},
 		{"", "target", false, "tlspolicyd_before is missing"},
 		{ALL(T_BEFORE, T_DELETE, T_INSERT, T_ROW, T_TRUNC, T_INSERT),
 		    "target", false, "tlspolicyd_update is missing"},

@@ -16,6 +16,7 @@
 
 static const struct syncsql_names names = {
 	"tls_policy", "target", "policy", "parameters", "active", 10000,
+	"expires_at", "comment", true, true,
 };
 
 /* Every statement, with a name for messages. */
@@ -214,13 +215,71 @@ test_syncsql_columns(void **state)
 	nm.target = "domain";
 	nm.parameters = "params";
 	nm.active = "";
+	nm.has_expires = nm.has_comment = false;
 	syncsql_build(&q, &nm);
 	assert_ptr_equal(strstr(q.rows, "SELECT t.\"domain\"::pg_catalog.text, "
 	    "t.\"policy\"::pg_catalog.text, t.\"params\"::pg_catalog.text, "
-	    "NULL FROM"), q.rows);
+	    "NULL, NULL, NULL FROM"), q.rows);
 	/* refreshed by any spelling of the logged target */
 	assert_non_null(strstr(q.refresh, "WHERE pg_catalog.lower(t.\"domain\""
 	    "::pg_catalog.text) OPERATOR(pg_catalog.=) ANY"));
+	syncsql_free(&q);
+}
+
+/*
+ * The optional columns: the expiry is read as epoch seconds (Infinity for
+ * 'infinity'), on the database's clock, which every check and load read
+ * too; setup and every check ask whether the table has them.
+ */
+static void
+test_syncsql_lifecycle_columns(void **state)
+{
+	static const char probe[] = "EXISTS (SELECT 1 FROM "
+	    "pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) "
+	    "pg_catalog.to_regclass('\"public\".\"tls_policy\"') AND a.attname "
+	    "OPERATOR(pg_catalog.=) 'expires_at' AND a.attnum "
+	    "OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)";
+	struct syncsql_names nm = names;
+	struct syncsql q;
+	int i;
+
+	(void)state;
+	syncsql_build(&q, &nm);
+	assert_non_null(strstr(q.rows, ", pg_catalog.date_part('epoch', "
+	    "t.\"expires_at\"::pg_catalog.timestamptz), "
+	    "t.\"comment\"::pg_catalog.text FROM"));
+	assert_non_null(strstr(q.refresh, "t.\"comment\"::pg_catalog.text "
+	    "FROM"));
+	assert_non_null(strstr(q.setup, probe));
+	for (i = 0; i < 2; i++) {
+		assert_non_null(strstr(q.check[i], probe));
+		assert_non_null(strstr(q.load[i], probe));
+		/* the clock comes before the probes, the count after them */
+		assert_non_null(strstr(q.check[i], "'SELECT'), false), "
+		    "pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()"
+		    "), EXISTS"));
+		assert_true(strstr(q.load[i], "pg_catalog.count(*)") >
+		    strstr(q.load[i], "'comment'"));
+	}
+	syncsql_free(&q);
+
+	/* probed but not read: the table lacks them (so far) */
+	nm.has_expires = false;
+	syncsql_build(&q, &nm);
+	assert_non_null(strstr(q.rows, "::pg_catalog.text, NULL, "
+	    "t.\"comment\"::pg_catalog.text FROM"));
+	assert_non_null(strstr(q.setup, probe));
+	syncsql_free(&q);
+
+	/* not configured: neither probed nor read */
+	nm.expires = "";
+	nm.comment = NULL;
+	nm.has_comment = true;
+	syncsql_build(&q, &nm);
+	assert_non_null(strstr(q.rows, "::pg_catalog.text, NULL, NULL FROM"));
+	assert_null(strstr(q.setup, "attname"));
+	assert_non_null(strstr(q.check[1], "clock_timestamp()), false, "
+	    "false"));
 	syncsql_free(&q);
 }
 
@@ -260,6 +319,7 @@ main(void)
 		cmocka_unit_test(test_syncsql_search_path_pinned),
 		cmocka_unit_test(test_syncsql_tables),
 		cmocka_unit_test(test_syncsql_columns),
+		cmocka_unit_test(test_syncsql_lifecycle_columns),
 		cmocka_unit_test(test_syncsql_parameters),
 	};
 
