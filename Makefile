@@ -147,13 +147,14 @@ check-asan:
 		check-integration
 
 # --- fuzzing (clang libFuzzer)
-FUZZERS = netstring sockmap target policy config
+FUZZERS = netstring sockmap target policy config review
 FZ = build/fuzz
 fuzz_src_netstring = src/netstring.c
 fuzz_src_sockmap = src/sockmap.c src/netstring.c
 fuzz_src_target = src/target.c src/hostname.c
 fuzz_src_policy = src/policy.c src/hostname.c
 fuzz_src_config = src/config.c src/log.c src/xalloc.c src/policy.c src/hostname.c
+fuzz_src_review = src/review.c src/lifecycle.c src/policy.c src/postconf.c src/target.c src/hostname.c src/log.c src/xalloc.c
 FUZZ_CFLAGS = $(STD) -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined
 
 define fuzz_rule
