@@ -449,8 +449,12 @@ conn_read(struct conn *c)
 		}
 		if (n == 0)
 			return conn_eof(c);
+		/*
+		 * Bytes alone are no progress: a client trickling a frame that
+		 * never ends would otherwise never count as idle and hold its
+		 * slot against eviction.  An answered frame or sent output is.
+		 */
 		have += (size_t)n;
-		touch(c);
 	}
 	c->ready = false;
 	return answer_frames(c, buf, have);

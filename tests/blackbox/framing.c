@@ -373,6 +373,34 @@ pause_ms(long ms)
 }
 
 /*
+ * Clients that fill every slot and keep each one busy with a byte of a
+ * frame that never ends: bytes that answer nothing are no progress, so a
+ * newcomer (Postfix) still gets its answer.
+ */
+static void
+test_evict_trickle(int cap)
+{
+	static const char frame[] = "10100:tlspolicy ";
+	int fds[64];
+	int i, round, fresh;
+
+	for (i = 0; i < cap; i++)
+		fds[i] = dial();
+	/* one byte per client every 300 ms: active by bytes, never idle 1 s */
+	for (round = 0; round < 8; round++) {
+		for (i = 0; i < cap; i++)
+			send_all(fds[i], frame + round % (sizeof(frame) - 1), 1);
+		pause_ms(300);
+	}
+	fresh = dial();
+	check(served(fresh), "trickling clients in every slot: a new client "
+	    "still gets its answer");
+	close(fresh);
+	for (i = 0; i < cap; i++)
+		close(fds[i]);
+}
+
+/*
  * The daemon runs with --max-connections cap.  Idle clients fill every
  * slot; a new client still gets its answer, and the connection closed for
  * it is the one idle longest.  Once no connection has been idle a second,
@@ -419,6 +447,7 @@ test_evict(int cap)
 	close(fresh);
 	for (i = 0; i < cap; i++)
 		close(fds[i]);
+	test_evict_trickle(cap);
 }
 
 /*
