@@ -52,8 +52,9 @@ struct syncsql {
 	 * state), the trigger description (syncplan_triggers_ok()), whether
 	 * the state and the log may be read now, the database's clock
 	 * (clock_timestamp() in seconds since the epoch), whether the table
-	 * has the expires and the comment column.  [1] reads the state, [0]
-	 * may not.
+	 * has the expires and the comment column, whether a role other than
+	 * the owner may write the state or the log.  [1] reads the state,
+	 * [0] may not.
 	 */
 	char *check[2];
 	/* The same for a full load, with the row count as a last column. */
@@ -79,6 +80,7 @@ enum {
 	SYNCSQL_COL_CLOCK,
 	SYNCSQL_COL_HAS_EXPIRES,
 	SYNCSQL_COL_HAS_COMMENT,
+	SYNCSQL_COL_WRITERS,		/* another role may write the log */
 	SYNCSQL_COL_COUNT,		/* loads only */
 };
 

@@ -744,6 +744,14 @@ read_state(struct pgsync *ps, const PGresult *res, int64_t *gen,
 	*fp = syncplan_hash(SYNCPLAN_HASH_INIT, desc, strlen(desc));
 	if (!ps->use_state)
 		*fp = syncplan_hash(*fp, "-", 1);
+	if (is_true(res, 0, SYNCSQL_COL_WRITERS)) {
+		*trusted = false;
+		*fp = syncplan_hash(*fp, "w", 1);
+		snprintf(ps->triggers_why, sizeof(ps->triggers_why), "a role "
+		    "other than the owner may write public.tlspolicyd_state or "
+		    "public.tlspolicyd_changes (apply schema.sql again: it "
+		    "revokes that)");
+	}
 }
 
 /*

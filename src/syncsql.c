@@ -73,6 +73,21 @@ has_column(const char *tbl, const char *name)
 	"pg_catalog.has_table_privilege(" \
 	"pg_catalog.to_regclass('public.tlspolicyd_changes'), 'SELECT'), false)"
 
+/*
+ * May a role other than the owner write the state or the log (a GRANT a
+ * DBA's habits made)?  Then it could hide a change, and the log is not
+ * trusted.
+ */
+#define FOREIGN_WRITERS \
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_class c, " \
+	"pg_catalog.aclexplode(c.relacl) a " \
+	"WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY[" \
+	"pg_catalog.to_regclass('public.tlspolicyd_state'), " \
+	"pg_catalog.to_regclass('public.tlspolicyd_changes')]" \
+	"::pg_catalog.oid[]) " \
+	"AND a.grantee OPERATOR(pg_catalog.<>) c.relowner " \
+	"AND a.privilege_type OPERATOR(pg_catalog.<>) 'SELECT')"
+
 #define PIN "SET LOCAL search_path = pg_catalog, pg_temp; "
 #define BEGIN_RR "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " PIN
 
@@ -88,7 +103,10 @@ begin(const char *tbl, bool state, const char *columns, const char *extra)
 	    "LOCK TABLE %s IN ACCESS SHARE MODE; "
 	    "SELECT %s, %s, "
 	    "(SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', "
-	    "tg.tgname, tg.tgenabled, tg.tgtype, "
+	    /* WHEN (...) or UPDATE OF col: fires on fewer events (0) */
+	    "tg.tgname, tg.tgenabled, CASE WHEN tg.tgqual IS NULL AND "
+	    "tg.tgattr::pg_catalog.text OPERATOR(pg_catalog.=) '' "
+	    "THEN tg.tgtype::pg_catalog.int4 ELSE 0 END, "
 	    "pg_catalog.concat(ns.nspname, '.', pr.proname), "
 	    "pg_catalog.encode(tg.tgargs, 'hex')), ',' ORDER BY tg.tgname) "
 	    "FROM pg_catalog.pg_trigger tg "
@@ -101,7 +119,7 @@ begin(const char *tbl, bool state, const char *columns, const char *extra)
 	    "AND tg.tgname OPERATOR(pg_catalog.~~) 'tlspolicyd%%'), "
 	    STATE_READABLE ", "
 	    "pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()), "
-	    "%s%s",
+	    "%s, " FOREIGN_WRITERS "%s",
 	    tbl,
 	    state ? "(SELECT s.generation FROM public.tlspolicyd_state s)" :
 	    "NULL::pg_catalog.int8",

@@ -55,8 +55,12 @@ BEGIN;
 
 -- Refuse what another role made first under our names (see above).  A
 -- table or function of ours is owned by whoever first applied this file;
--- re-run it as that role.
-DO $$
+-- re-run it as that role.  Checked again just before COMMIT: on
+-- PostgreSQL 14 and older PUBLIC may CREATE in public, and an object made
+-- while this file runs would otherwise be adopted by IF NOT EXISTS.
+CREATE FUNCTION pg_temp.tlspolicyd_check_owners() RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
     o record;
 BEGIN
@@ -93,6 +97,7 @@ BEGIN
     END LOOP;
 END
 $$;
+SELECT pg_temp.tlspolicyd_check_owners();
 
 CREATE SCHEMA IF NOT EXISTS tlspolicyd;
 REVOKE ALL ON SCHEMA tlspolicyd FROM PUBLIC;
@@ -304,9 +309,36 @@ CREATE TABLE IF NOT EXISTS public.tls_policy_history (
 CREATE INDEX IF NOT EXISTS tls_policy_history_target
     ON public.tls_policy_history (pg_catalog.lower(target), changed_at);
 
--- Writers and everyone else get nothing here but through the functions.
+-- Writers and everyone else get nothing here but through the functions:
+-- not from PUBLIC, and not from a grant a DBA's habits made (ALTER DEFAULT
+-- PRIVILEGES ... GRANT ALL ON TABLES, GRANT ALL ON ALL TABLES IN SCHEMA).
+-- A role that could write the log could hide a change from the daemon;
+-- the daemon also checks this on every poll and stops trusting the log.
+-- Only SELECT may be granted (to the daemon and to history readers).
 REVOKE ALL ON public.tlspolicyd_state, public.tlspolicyd_changes,
     public.tls_policy_history FROM PUBLIC;
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT DISTINCT c.oid::pg_catalog.regclass AS tbl, a.grantee
+          FROM pg_catalog.pg_class c,
+               pg_catalog.aclexplode(c.relacl) AS a
+         WHERE c.oid IN ('public.tlspolicyd_state'::pg_catalog.regclass,
+                         'public.tlspolicyd_changes'::pg_catalog.regclass,
+                         'public.tls_policy_history'::pg_catalog.regclass)
+           AND a.grantee <> c.relowner AND a.grantee <> 0
+           AND a.privilege_type <> 'SELECT'
+    LOOP
+        -- TRIGGER too: a trigger on these tables would run inside the
+        -- SECURITY DEFINER functions that write them, as their owner.
+        EXECUTE pg_catalog.format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, '
+            'REFERENCES, TRIGGER ON %s FROM %I', g.tbl,
+            pg_catalog.pg_get_userbyid(g.grantee));
+    END LOOP;
+END
+$$;
 
 -- Take the generation row: writers serialise on it until commit.  Called
 -- BEFORE each modifying statement, ahead of any row lock the statement
@@ -368,7 +400,12 @@ BEGIN
     UPDATE public.tlspolicyd_state
         SET generation = st.generation, pruned_to = st.pruned_to,
             xact = st.xact, xact_targets = st.xact_targets;
-    PERFORM pg_catalog.pg_notify('tlspolicyd', '');
+    -- A wake-up only: never worth failing the writer's COMMIT.  A queue
+    -- that someone fills ("too many notifications") would, so past half
+    -- full the daemons' poll finds the change instead.
+    IF pg_catalog.pg_notification_queue_usage() < 0.5 THEN
+        PERFORM pg_catalog.pg_notify('tlspolicyd', '');
+    END IF;
     RETURN st.generation;
 END
 $$;
@@ -710,5 +747,7 @@ END
 $$;
 
 SELECT tlspolicyd.attach('public.tls_policy', 'target');
+
+SELECT pg_temp.tlspolicyd_check_owners();
 
 COMMIT;

@@ -919,6 +919,59 @@ else
 		"$(IT_LOG_FROM=$FROM_T it_log_lines main 'pgsync: ' | tail -n 6)"
 fi
 
+# A trigger of the right name, function and column that fires on fewer
+# events (a WHEN condition) would log only some edits: not trusted.
+# (UPDATE OF a column cannot have transition tables: PostgreSQL refuses.)
+FROM_T=$(it_log_mark main)
+sql "DROP TRIGGER tlspolicyd_update ON public.tls_policy;
+	CREATE TRIGGER tlspolicyd_update AFTER UPDATE ON public.tls_policy
+	REFERENCING OLD TABLE AS tlspolicyd_old NEW TABLE AS tlspolicyd_new
+	FOR EACH STATEMENT WHEN (false)
+	EXECUTE FUNCTION tlspolicyd.after_statement('target');
+	ALTER TABLE public.tls_policy ENABLE ALWAYS TRIGGER tlspolicyd_update"
+if IT_LOG_FROM=$FROM_T it_wait_log 5 main 'pgsync: trigger tlspolicyd_update fires on other events'; then
+	pass "WHEN (false): the daemon no longer trusts tlspolicyd_update"
+else
+	fail "WHEN (false): the daemon no longer trusts tlspolicyd_update" \
+		"$(IT_LOG_FROM=$FROM_T it_log_lines main 'pgsync: ' | tail -n 6)"
+fi
+sql_as dba "UPDATE public.tls_policy SET policy = 'encrypt' WHERE target = 'trig.example'"
+DESC="a policy edit the narrowed trigger does not log: trig.example -> OK encrypt" \
+	within_ms 3000 expect_ok trig.example encrypt
+pgc_schema "$IT_REPO/contrib/postgresql/schema.sql" ||
+	fail "schema.sql re-applied after WHEN (false)"
+
+# A grant that lets another role write the change log (a DBA's GRANT ALL
+# ON ALL TABLES habit): that role could hide a change, so the daemon stops
+# trusting the log; schema.sql takes the grant back.
+FROM_T=$(it_log_mark main)
+sql "GRANT ALL ON ALL TABLES IN SCHEMA public TO nobody1"
+if IT_LOG_FROM=$FROM_T it_wait_log 5 main 'may write public.tlspolicyd_state or public.tlspolicyd_changes'; then
+	pass "GRANT ALL to another role: the daemon no longer trusts the log"
+else
+	fail "GRANT ALL to another role: the daemon no longer trusts the log" \
+		"$(IT_LOG_FROM=$FROM_T it_log_lines main 'pgsync: ' | tail -n 6)"
+fi
+sql_as dba "UPDATE public.tls_policy SET policy = 'secure' WHERE target = 'trig.example'"
+DESC="log untrusted, still answered: trig.example -> OK secure" \
+	within_ms 3000 expect_ok trig.example secure
+pgc_schema "$IT_REPO/contrib/postgresql/schema.sql" ||
+	fail "schema.sql re-applied after GRANT ALL"
+w=$(it_val postgres "SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a
+	WHERE c.relname IN ('tlspolicyd_state', 'tlspolicyd_changes')
+	AND c.relnamespace = 'public'::regnamespace
+	AND a.grantee = 'nobody1'::regrole AND a.privilege_type <> 'SELECT'")
+if [ "$w" = 0 ]; then
+	pass "schema.sql takes back every write grant on the state and the log"
+else
+	fail "schema.sql takes back every write grant on the state and the log" \
+		"$w left"
+fi
+sql "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM nobody1"
+sleep 1.5
+sql_as dba "UPDATE public.tls_policy SET policy = 'verify' WHERE target = 'trig.example'"
+DESC="trusted again: trig.example -> OK verify" within_1s expect_ok trig.example verify
+
 # ------------------------------------------------------------ e: wildcard
 SCEN="e wildcard"
 try_as dba "INSERT INTO public.tls_policy (target, policy) VALUES ('*.example.com', 'secure')"
