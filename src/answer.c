@@ -14,10 +14,10 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "answer.h"
 #include "config.h"
+#include "lifecycle.h"
 #include "snapshot.h"
 #include "target.h"
 
@@ -72,11 +72,9 @@ answer_reply(const struct daemon *d, double now, const char *payload,
 		    d->why);
 	if (!d->in_sync &&
 	    now - d->current_mono > (double)cfg->max_stale / 1000) {
-		struct tm tm;
 		char when[32];
 
-		gmtime_r(&d->current_at, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		lifecycle_utc((double)d->current_at, when, sizeof(when));
 		return reply(out, status, SOCKMAP_TEMP,
 		    "policy data stale since %s", when);
 	}

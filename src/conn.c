@@ -56,6 +56,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "monotime.h"
 #include "netstring.h"
 #include "xalloc.h"
 
@@ -96,15 +97,6 @@ static struct event *
 conn_ev(struct conn *c)
 {
 	return (struct event *)(void *)(c + 1);
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void
@@ -528,7 +520,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	d->conn_now = mono_ms();
+	d->conn_now = monotime_ms();
 	while ((c = d->conn_oldest) != NULL && d->conn_now - c->active >= limit)
 		conn_close(c, "idle timeout");
 }
@@ -538,7 +530,7 @@ conn_start(struct daemon *d)
 {
 	struct timeval tick = {0, CONN_TICK_MS * 1000};
 
-	d->conn_now = mono_ms();
+	d->conn_now = monotime_ms();
 	d->conn_budget = CONN_MAX_FRAMES_PER_TURN;
 	d->conn_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
 	d->conn_later = evtimer_new(d->base, on_later, d);
@@ -565,7 +557,7 @@ conn_evict(struct daemon *d)
 {
 	struct conn *c = d->conn_oldest;
 
-	d->conn_now = mono_ms();
+	d->conn_now = monotime_ms();
 	/* the oldest stamp is the longest idle: if it is too fresh, all are */
 	if (c == NULL ||
 	    d->conn_now - c->active < CONN_EVICT_IDLE_MS + CONN_TICK_MS)
@@ -592,7 +584,7 @@ conn_new(struct daemon *d, evutil_socket_t fd)
 		return;
 	}
 	c->watch = EV_READ;
-	d->conn_now = mono_ms();
+	d->conn_now = monotime_ms();
 	c->active = d->conn_now;
 	link_newest(c);
 	d->nconns++;

@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "monotime.h"
 #include "pgsync.h"
 #include "postconf.h"
 #include "review.h"
@@ -390,13 +391,10 @@ run_oneshot(struct daemon *d, const char *query_key,
 		enum sockmap_status st;
 		size_t n, len;
 		char *colon;
-		struct timespec now;
 		int pl = snprintf(payload, sizeof(payload), "%s %s",
 		    d->cfg->map[0], query_key);
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		len = answer_reply(d, (double)now.tv_sec +
-		    (double)now.tv_nsec / 1e9, payload,
+		len = answer_reply(d, monotime_sec(), payload,
 		    pl < (int)sizeof(payload) ? (size_t)pl : sizeof(payload) - 1,
 		    frame, &st);
 		/* print the payload: between the header's ':' and the ',' */

@@ -57,6 +57,7 @@
 #include "config.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "monotime.h"
 #include "pgsync.h"
 #include "syncplan.h"
 #include "syncsql.h"
@@ -100,7 +101,7 @@ struct pgsync {
 	struct event *ev_reconcile;
 	struct event *ev_reconnect;
 	struct event *ev_expire;	/* the earliest expiry in d->snap */
-	double clock_offset;	/* database epoch seconds - now_sec() */
+	double clock_offset;	/* database epoch seconds - monotime_sec() */
 	unsigned long backoff;
 	bool down_logged;
 	bool restarting;		/* the next fail() is planned: no warning */
@@ -133,22 +134,12 @@ struct pgsync {
 	uint64_t conflicts_reported;
 	double load_started;
 	double longest_turn;		/* CPU seconds, of this load */
-	uint64_t wakes;			/* notifications, for the debug log */
 
 	bool stale_logged;
 };
 
 static void kick(struct pgsync *ps);
 static void on_io(evutil_socket_t fd, short what, void *arg);
-
-static double
-now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double
 cpu_sec(void)
@@ -236,7 +227,7 @@ static void
 mark_current(struct pgsync *ps)
 {
 	ps->d->current_at = time(NULL);
-	ps->d->current_mono = now_sec();
+	ps->d->current_mono = monotime_sec();
 	ps->d->in_sync = true;
 	watch_stale(ps);
 }
@@ -245,7 +236,7 @@ mark_current(struct pgsync *ps)
 static double
 db_now(const struct pgsync *ps)
 {
-	return now_sec() + ps->clock_offset;
+	return monotime_sec() + ps->clock_offset;
 }
 
 /* A row the daemon served stopped at its expiry: said once, here. */
@@ -405,7 +396,7 @@ sent(struct pgsync *ps, enum step step, int ok)
 		return false;
 	}
 	ps->step = step;
-	ps->last_progress = now_sec();
+	ps->last_progress = monotime_sec();
 	flush(ps);
 	return ps->pg != NULL;
 }
@@ -715,7 +706,7 @@ swap_in(struct pgsync *ps)
 	    "%.1f ms CPU), %zu KiB, generation %" PRId64 " (%s)",
 	    old == NULL ? "loaded" : "reloaded", ps->rows_total,
 	    snapshot_rows(d->snap), ps->rows_invalid, ps->rows_bad,
-	    (now_sec() - ps->load_started) * 1000, ps->longest_turn * 1000,
+	    (monotime_sec() - ps->load_started) * 1000, ps->longest_turn * 1000,
 	    snapshot_bytes(d->snap) / 1024, ps->load_gen,
 	    syncplan_reason_name(why));
 	/* without triggers every poll reloads: say so only at debug */
@@ -833,7 +824,7 @@ first_row(struct pgsync *ps, const PGresult *res)
 	if (!PQgetisnull(res, 0, SYNCSQL_COL_CLOCK) &&
 	    lifecycle_parse_epoch(PQgetvalue(res, 0, SYNCSQL_COL_CLOCK),
 	    &clock) && !isinf(clock)) {
-		ps->clock_offset = clock - now_sec();
+		ps->clock_offset = clock - monotime_sec();
 		arm_expiry(ps);
 	}
 	if (columns_changed(ps, res)) {
@@ -967,7 +958,7 @@ handle_result(struct pgsync *ps, PGresult *res)
 static void
 start_load(struct pgsync *ps)
 {
-	ps->load_started = now_sec();
+	ps->load_started = monotime_sec();
 	ps->rows_total = ps->rows_invalid = ps->rows_bad = 0;
 	ps->invalid_hash = SYNCPLAN_HASH_INIT;
 	ps->invalid_first[0] = '\0';
@@ -1020,7 +1011,7 @@ step_done(struct pgsync *ps)
 		swap_in(ps);
 		break;
 	case STEP_END:
-		syncplan_ended(&ps->plan, now_sec());
+		syncplan_ended(&ps->plan, monotime_sec());
 		break;
 	default:
 		break;
@@ -1035,7 +1026,6 @@ drain_notifies(struct pgsync *ps)
 	PGnotify *n;
 
 	while ((n = PQnotifies(ps->pg)) != NULL) {
-		ps->wakes++;
 		syncplan_wake(&ps->plan);
 		PQfreemem(n);
 	}
@@ -1048,7 +1038,7 @@ drain_notifies(struct pgsync *ps)
 static void
 process(struct pgsync *ps)
 {
-	double start = now_sec();
+	double start = monotime_sec();
 	double cpu = cpu_sec();
 	unsigned n = 0;
 
@@ -1065,7 +1055,7 @@ process(struct pgsync *ps)
 		if (!ok)
 			return;
 		if (ps->step == STEP_ROWS && ++n % 256 == 0 &&
-		    (now_sec() - start) * 1e6 > PGSYNC_SLICE_USEC) {
+		    (monotime_sec() - start) * 1e6 > PGSYNC_SLICE_USEC) {
 			static const struct timeval zero = {0, 0};
 
 			event_add(ps->ev_slice, &zero);
@@ -1104,7 +1094,7 @@ kick(struct pgsync *ps)
 {
 	if (ps->pg == NULL || ps->connecting || ps->step != STEP_NONE)
 		return;
-	switch (syncplan_next(&ps->plan, now_sec())) {
+	switch (syncplan_next(&ps->plan, monotime_sec())) {
 	case SYNCPLAN_LOAD:
 		start_load(ps);
 		break;
@@ -1171,7 +1161,7 @@ on_io(evutil_socket_t fd, short what, void *arg)
 		fail(ps, "database unreachable", PQerrorMessage(ps->pg));
 		return;
 	}
-	ps->last_progress = now_sec();
+	ps->last_progress = monotime_sec();
 	/*
 	 * Notifications that came in with query results sit in libpq's buffer
 	 * and would never wake the loop again: drain them every time.
@@ -1228,14 +1218,12 @@ watch_stale(struct pgsync *ps)
 {
 	struct daemon *d = ps->d;
 	bool stale = d->snap != NULL && !d->in_sync &&
-	    now_sec() - d->current_mono > (double)ps->cfg->max_stale / 1000;
+	    monotime_sec() - d->current_mono > (double)ps->cfg->max_stale / 1000;
 
 	if (stale && !ps->stale_logged) {
 		char when[32];
-		struct tm tm;
 
-		gmtime_r(&d->current_at, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		lifecycle_utc((double)d->current_at, when, sizeof(when));
 		log_warning("pgsync: max_stale exceeded: answering TEMP for "
 		    "every key since %s", when);
 	} else if (!stale && ps->stale_logged) {
@@ -1257,7 +1245,7 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 	if (ps->pg == NULL || ps->connecting)
 		return;
 	/* A peer that vanished without a reset never times a query out. */
-	if (ps->step != STEP_NONE && now_sec() - ps->last_progress > stuck) {
+	if (ps->step != STEP_NONE && monotime_sec() - ps->last_progress > stuck) {
 		fail(ps, "database unreachable", "the database stopped "
 		    "answering");
 		return;
@@ -1303,7 +1291,7 @@ pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 	/* the local clock until the first reading of the database's */
 	clock_gettime(CLOCK_REALTIME, &rt);
 	ps->clock_offset = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9 -
-	    now_sec();
+	    monotime_sec();
 	ps->names = names;
 	syncsql_build(&ps->sql, &names);
 	syncplan_init(&ps->plan, (double)c->poll_interval / 1000);

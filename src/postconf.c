@@ -20,28 +20,20 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "monotime.h"
 #include "postconf.h"
-
-static long
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Read what the child prints, until EOF, a full buffer or the deadline. */
 static size_t
 read_output(int fd, char *out, size_t outsz, bool *timed_out)
 {
-	long deadline = ms_now() + POSTCONF_TIMEOUT_MS;
+	uint64_t deadline = monotime_ms() + POSTCONF_TIMEOUT_MS;
 	size_t n = 0;
 
 	*timed_out = false;
 	while (n + 1 < outsz) {
 		struct pollfd p = {fd, POLLIN, 0};
-		long left = deadline - ms_now();
+		long left = (long)(deadline - monotime_ms());
 		ssize_t r;
 
 		if (left <= 0 || poll(&p, 1, (int)left) == 0) {

@@ -36,6 +36,7 @@
 
 #include "lifecycle.h"
 #include "log.h"
+#include "monotime.h"
 #include "policy.h"
 #include "postconf.h"
 #include "review.h"
@@ -708,15 +709,6 @@ review_add(struct review *r, const char *target, const char *policy)
 	it->override = (enum policy_level)level;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Is file an executable in $PATH (or a path to one)? */
 static bool
 in_path(const char *file)
@@ -742,11 +734,11 @@ in_path(const char *file)
 }
 
 /*
- * Start argv with stdout (and stderr, if merge) on a non-blocking pipe.
- * stdin is /dev/null.  Returns the pid, or -1 with errno.
+ * Start argv with stdout and stderr on a non-blocking pipe.  stdin is
+ * /dev/null.  Returns the pid, or -1 with errno.
  */
 static pid_t
-spawn(char *const argv[], bool merge, int *fd)
+spawn(char *const argv[], int *fd)
 {
 	int p[2];
 	pid_t pid;
@@ -770,8 +762,7 @@ spawn(char *const argv[], bool merge, int *fd)
 		if (null >= 0)
 			dup2(null, 0);
 		dup2(p[1], 1);
-		if (merge)
-			dup2(p[1], 2);
+		dup2(p[1], 2);
 		signal(SIGPIPE, SIG_DFL);
 		execvp(argv[0], argv);
 		dprintf(1, "cannot run %s: %s\n", argv[0], strerror(errno));
@@ -937,8 +928,8 @@ start_probe(struct item *it, const struct mta *m,
 
 	memset(pr, 0, sizeof(*pr));
 	pr->it = it;
-	pr->deadline = now_ms() + opts->timeout_ms;
-	if ((pr->pid = spawn(argv, true, &pr->fd)) < 0) {
+	pr->deadline = monotime_ms() + opts->timeout_ms;
+	if ((pr->pid = spawn(argv, &pr->fd)) < 0) {
 		it->done = true;
 		it->verdict = REVIEW_UNCHECKED;
 		say(it->detail, sizeof(it->detail), "cannot run "
@@ -1002,7 +993,7 @@ run_probes(struct item **todo, size_t n, const struct mta *m,
 		if (nrun == 0)
 			break;	/* all done: a pending one always can start */
 
-		t = now_ms();
+		t = monotime_ms();
 		for (i = 0, np = 0; i < nrun; i++) {
 			if (run[i].deadline < soonest)
 				soonest = run[i].deadline;
@@ -1019,7 +1010,7 @@ run_probes(struct item **todo, size_t n, const struct mta *m,
 		    errno != EINTR)
 			log_fatal(1, "review: poll: %s", strerror(errno));
 
-		t = now_ms();
+		t = monotime_ms();
 		for (i = 0; i < nrun; ) {
 			struct probe *pr = &run[i];
 			bool gone = false, killed = false;
