@@ -53,13 +53,18 @@ lifecycle_rank(enum policy_level l)
 	}
 }
 
+/* What an override is held against: global, but never below dane. */
+static enum policy_level
+bar(enum policy_level global)
+{
+	return lifecycle_rank(global) > lifecycle_rank(POLICY_LEVEL_DANE) ?
+	    global : POLICY_LEVEL_DANE;
+}
+
 bool
 lifecycle_weakens(enum policy_level level, enum policy_level global)
 {
-	int floor = lifecycle_rank(POLICY_LEVEL_DANE);
-	int g = lifecycle_rank(global);
-
-	return lifecycle_rank(level) < (g > floor ? g : floor);
+	return lifecycle_rank(level) < lifecycle_rank(bar(global));
 }
 
 /* A comment of nothing but whitespace says nothing. */
@@ -106,8 +111,7 @@ lifecycle_describe(const struct lifecycle_opts *o,
     size_t outsz)
 {
 	const char *level = policy_level_name(r->level);
-	const char *global = policy_level_name(lifecycle_rank(o->global) >
-	    lifecycle_rank(POLICY_LEVEL_DANE) ? o->global : POLICY_LEVEL_DANE);
+	const char *global = policy_level_name(bar(o->global));
 	unsigned f = lifecycle_findings(o, r, now) & which;
 	char in[32], at[32];
 

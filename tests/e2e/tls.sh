@@ -410,6 +410,12 @@ no_restart() {
 
 m() { echo "$1.$$@$E2E_HOST"; } # a unique Message-ID
 
+# sent LABEL ID RCPT TLS: message ID to RCPT was sent, its TLS line
+# matching TLS (as expect_tls).
+sent() {
+	expect "$1" "$(m "$2")" "$3" sent && expect_tls "$1" "$3" 0 "$4"
+}
+
 NOT_VERIFIED='Server certificate not verified'
 
 # ------------------------------------------ independent messages: one batch
@@ -425,13 +431,11 @@ e2e_send n1@none.test "$(m n1)"
 
 l="'dane' row, correct TLSA record -> Verified TLS, sent"
 answered dane.test "OK dane" "$l" &&
-	expect "$l" "$(m d1)" d1@dane.test sent &&
-	expect_tls "$l" d1@dane.test 0 'Verified TLS connection established to mx.dane.test\[127.0.0.3\]:25: *' &&
+	sent "$l" d1 d1@dane.test 'Verified TLS connection established to mx.dane.test\[127.0.0.3\]:25: *' &&
 	e2e_ok "$l"
 
 l="'fingerprint' row with the certificate's SHA-256 -> Verified TLS, sent"
-expect "$l" "$(m f1)" f1@fp.test sent &&
-	expect_tls "$l" f1@fp.test 0 'Verified TLS connection established to mx.fp.test\[127.0.0.3\]:25: *' &&
+sent "$l" f1 f1@fp.test 'Verified TLS connection established to mx.fp.test\[127.0.0.3\]:25: *' &&
 	e2e_ok "$l"
 
 l="'fingerprint' row with a wrong SHA-256 -> deferred ($NOT_VERIFIED)"
@@ -440,8 +444,7 @@ expect "$l" "$(m f2)" f2@fpbad.test deferred "$NOT_VERIFIED" &&
 
 l="'encrypt' row, self-signed server -> sent over (unverified) TLS"
 answered enc.test "OK encrypt" "$l" &&
-	expect "$l" "$(m e1)" e1@enc.test sent &&
-	expect_tls "$l" e1@enc.test 0 '* TLS connection established to mx.self.test\[127.0.0.2\]:25: *' &&
+	sent "$l" e1 e1@enc.test '* TLS connection established to mx.self.test\[127.0.0.2\]:25: *' &&
 	e2e_ok "$l"
 
 l="'secure' row, self-signed server -> deferred ($NOT_VERIFIED)"
@@ -449,14 +452,12 @@ expect "$l" "$(m s1)" s1@sec.test deferred "$NOT_VERIFIED" &&
 	e2e_ok "$l"
 
 l="'secure' row, server certificate from the trusted test CA -> Verified TLS, sent (control)"
-expect "$l" "$(m s2)" s2@secok.test sent &&
-	expect_tls "$l" s2@secok.test 0 'Verified TLS connection established to mx.secok.test\[127.0.0.3\]:25: *' &&
+sent "$l" s2 s2@secok.test 'Verified TLS connection established to mx.secok.test\[127.0.0.3\]:25: *' &&
 	e2e_ok "$l"
 
 l="'none' row -> sent in plain text (STARTTLS offered, not used)"
 answered none.test "OK none" "$l" &&
-	expect "$l" "$(m n1)" n1@none.test sent &&
-	expect_tls "$l" n1@none.test 0 '' &&
+	sent "$l" n1 n1@none.test '' &&
 	e2e_ok "$l"
 
 # ------------------------------- the DBA works around a broken TLSA record

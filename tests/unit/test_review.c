@@ -362,14 +362,11 @@ test_review_judge_bounds(void **state)
 	    "posttls-finger: STARTTLS rejected: 454 \xff\x1b[31m red\r\n";
 	char detail[24], big[REVIEW_MAX_DETAIL];
 	enum review_verdict v;
-	size_t i;
 
 	(void)state;
 	v = review_judge(POLICY_LEVEL_MAY, POLICY_LEVEL_ENCRYPT, nasty,
 	    sizeof(nasty) - 1, big, sizeof(big));
 	assert_int_equal(v, REVIEW_NEEDED);
-	for (i = 0; big[i] != '\0'; i++)
-		assert_true(big[i] >= 0x20 && big[i] <= 0x7e);
 	assert_string_equal(big, "STARTTLS rejected: 454 ??[31m red");
 
 	v = review_judge(POLICY_LEVEL_MAY, POLICY_LEVEL_DANE, dane_verified,
