@@ -375,6 +375,47 @@ sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
 	('dup.example', 'may', ''),
 	('dup.example.', 'encrypt', '')"
 within_1s expect_temp dup.example "conflicting rows for dup.example"
+# Issue 7 item 6: the invalid rows and the conflicts are logged once per
+# change of their set, not at every load.  The first reload reports the
+# set the edits built; a second one that finds the same set logs neither.
+# hup_reload: SIGHUP, then wait for its reload line (returns 1 if none).
+hup_reload() {
+	local n
+	n=$(grep -c '(SIGHUP)' "$IT_TMP/daemon.log")
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 1 50); do
+		[ "$(grep -c '(SIGHUP)' "$IT_TMP/daemon.log")" -gt "$n" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+hup_reload || fail "SIGHUP reloads the table"
+sum_before=$(grep -c "row(s) Postfix would reject" "$IT_TMP/daemon.log")
+con_before=$(grep -c 'conflicting rows "dup.example' "$IT_TMP/daemon.log")
+if hup_reload; then
+	sum_after=$(grep -c "row(s) Postfix would reject" "$IT_TMP/daemon.log")
+	con_after=$(grep -c 'conflicting rows "dup.example' "$IT_TMP/daemon.log")
+	if [ "$sum_before" -ge 1 ] && [ "$con_before" -ge 1 ] &&
+		[ "$sum_after" = "$sum_before" ] && [ "$con_after" = "$con_before" ]; then
+		pass "a reload with the same invalid rows and conflict logs neither again"
+	else
+		fail "a reload with the same invalid rows and conflict logs neither again" \
+			"summary lines $sum_before -> $sum_after, conflict lines $con_before -> $con_after"
+	fi
+else
+	fail "a second SIGHUP reloads the table"
+fi
+sql "INSERT INTO tls_policy (target, policy) VALUES ('bad2.example', 'maybe')"
+within_1s expect_temp bad2.example "invalid policy for bad2.example"
+hup_reload || fail "a third SIGHUP reloads the table"
+if grep "row(s) Postfix would reject" "$IT_TMP/daemon.log" | tail -n 1 |
+	grep -q 'bad2.example'; then
+	pass "a new invalid row: the next load logs the summary again, naming it"
+else
+	fail "a new invalid row: the next load logs the summary again, naming it" \
+		"$(grep "row(s) Postfix would reject" "$IT_TMP/daemon.log" | tail -n 2)"
+fi
+sql "DELETE FROM tls_policy WHERE target = 'bad2.example'"
 
 # ------------------------------------------------------------- scenario 8
 SCEN="8 other map"
