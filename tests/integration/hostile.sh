@@ -112,12 +112,7 @@ modes_are() {
 # ------------------------------------------------------------------ setup
 
 SCEN=setup
-if [ ! -x "$TLSPOLICYD" ]; then
-	IT_TMP=$(mktemp -d)
-	trap 'rm -rf "$IT_TMP"' EXIT
-	bail "daemon binary $TLSPOLICYD exists (build it first)"
-fi
-it_setup || bail "temp dir, PostgreSQL cluster and schema"
+it_setup_or_bail
 pass "PostgreSQL cluster on port $PGPORT with contrib/postgresql/schema.sql"
 it_fn_names
 echo "# schema functions: $FN_ALLOW_WRITER, $FN_ATTACH, $FN_LOCK, $FN_LOG"
@@ -1076,25 +1071,8 @@ fi
 # ------------------------------------------------------------ shutdown
 SCEN="shutdown"
 hijack_check "at the end: creator is no superuser, nothing planted ran"
-for pn in "$MAIN_PID:main" "$FRESH_PID:fresh" "${RECON_PID:-}:recon" \
-	"$NOSTATE_PID:nostate" "$NOTABLE_PID:notable"; do
-	pid=${pn%%:*}
-	name=${pn#*:}
-	[ -n "$pid" ] || continue
-	if kill -0 "$pid" 2>/dev/null; then
-		it_stop "$pid"
-		if [ "$IT_STATUS" = 0 ]; then
-			pass "daemon $name still running, SIGTERM -> exit 0"
-		else
-			fail "daemon $name still running, SIGTERM -> exit 0" \
-				"exit status $IT_STATUS"
-		fi
-	else
-		wait "$pid"
-		fail "daemon $name still running" "it exited with $?"
-		it_forget "$pid"
-	fi
-done
+it_stop_daemons "$MAIN_PID:main" "$FRESH_PID:fresh" "${RECON_PID:-}:recon" \
+	"$NOSTATE_PID:nostate" "$NOTABLE_PID:notable"
 
 SCEN=
 finish

@@ -19,8 +19,9 @@
 #                          $Q_PORT or $PORT, $Q_MAP or tlspolicy, postmap
 #                          config dir $Q_PFCONF or $IT_PFCONF)
 #
-# and, for hostile.sh and replicas.sh (see the second half of this file):
-# the TAP reporting and expect_* helpers (copies of run.sh's), it_daemon,
+# and, for hostile.sh, replicas.sh and lifecycle.sh (see the second half of
+# this file): the TAP reporting and expect_* helpers (copies of run.sh's),
+# it_setup_or_bail, it_stop_daemons (the closing checks), it_daemon,
 # sql_as/it_val (SQL as a given role), log counting, and extra clusters
 # (it_cluster_start, it_standby_start, it_cluster_restart) that the EXIT
 # trap stops too.
@@ -450,6 +451,42 @@ bail() {
 	fail "$1" "${@:2}"
 	echo "# Bail out: cannot continue"
 	finish
+}
+
+# it_setup_or_bail: the daemon binary exists and it_setup succeeds, or the
+# script bails out.
+it_setup_or_bail() {
+	if [ ! -x "$TLSPOLICYD" ]; then
+		# finish needs IT_TMP for logs; without a daemon there are none.
+		IT_TMP=$(mktemp -d)
+		trap 'rm -rf "$IT_TMP"' EXIT
+		bail "daemon binary $TLSPOLICYD exists (build it first)"
+	fi
+	it_setup || bail "temp dir, PostgreSQL cluster and schema"
+}
+
+# it_stop_daemons PID:NAME...: each daemon is still running and SIGTERM ends
+# it with exit status 0 (one check each).  An empty PID is skipped.
+it_stop_daemons() {
+	local pn pid name
+	for pn in "$@"; do
+		pid=${pn%%:*}
+		name=${pn#*:}
+		[ -n "$pid" ] || continue
+		if kill -0 "$pid" 2>/dev/null; then
+			it_stop "$pid"
+			if [ "$IT_STATUS" = 0 ]; then
+				pass "daemon $name still running, SIGTERM -> exit 0"
+			else
+				fail "daemon $name still running, SIGTERM -> exit 0" \
+					"exit status $IT_STATUS"
+			fi
+		else
+			wait "$pid"
+			fail "daemon $name still running" "it exited with $?"
+			it_forget "$pid"
+		fi
+	done
 }
 
 # --- SQL as a given role.  $PGPORT selects the cluster (PGPORT=... sql_as).

@@ -66,12 +66,7 @@ gen() {
 # ------------------------------------------------------------------ setup
 
 SCEN=setup
-if [ ! -x "$TLSPOLICYD" ]; then
-	IT_TMP=$(mktemp -d)
-	trap 'rm -rf "$IT_TMP"' EXIT
-	bail "daemon binary $TLSPOLICYD exists (build it first)"
-fi
-it_setup || bail "temp dir, PostgreSQL cluster and schema"
+it_setup_or_bail
 sql "CREATE ROLE tlsd LOGIN;
 	GRANT SELECT ON public.tls_policy, public.tlspolicyd_state,
 		public.tlspolicyd_changes TO tlsd;

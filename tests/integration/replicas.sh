@@ -108,12 +108,7 @@ wait_sql() {
 # ------------------------------------------------------------------ setup
 
 SCEN=setup
-if [ ! -x "$TLSPOLICYD" ]; then
-	IT_TMP=$(mktemp -d)
-	trap 'rm -rf "$IT_TMP"' EXIT
-	bail "daemon binary $TLSPOLICYD exists (build it first)"
-fi
-it_setup || bail "temp dir, PostgreSQL cluster and schema"
+it_setup_or_bail
 PRIMARY=$PGPORT
 sql "ALTER SYSTEM SET wal_level = logical" || bail "ALTER SYSTEM SET wal_level"
 it_cluster_restart "$PGC_DIR" ||
@@ -251,23 +246,7 @@ Q_PORT=$PORT_S DESC="TRUNCATE on the primary: standby: p4.standby.example -> NOT
 
 # ------------------------------------------------------------ shutdown
 SCEN="shutdown"
-for pn in "$STANDBY_PID:standby" "$LOGICAL_PID:logical"; do
-	pid=${pn%%:*}
-	name=${pn#*:}
-	if kill -0 "$pid" 2>/dev/null; then
-		it_stop "$pid"
-		if [ "$IT_STATUS" = 0 ]; then
-			pass "daemon $name still running, SIGTERM -> exit 0"
-		else
-			fail "daemon $name still running, SIGTERM -> exit 0" \
-				"exit status $IT_STATUS"
-		fi
-	else
-		wait "$pid"
-		fail "daemon $name still running" "it exited with $?"
-		it_forget "$pid"
-	fi
-done
+it_stop_daemons "$STANDBY_PID:standby" "$LOGICAL_PID:logical"
 
 SCEN=
 finish

@@ -49,13 +49,7 @@ set -u
 # ------------------------------------------------------------------ setup
 
 SCEN=setup
-if [ ! -x "$TLSPOLICYD" ]; then
-	# finish needs IT_TMP for logs; without a daemon there are none.
-	IT_TMP=$(mktemp -d)
-	trap 'rm -rf "$IT_TMP"' EXIT
-	bail "daemon binary $TLSPOLICYD exists (build it first)"
-fi
-it_setup || bail "temp dir, PostgreSQL cluster and schema"
+it_setup_or_bail
 pass "PostgreSQL cluster on port $PGPORT with contrib/postgresql/schema.sql"
 
 # Config files keep the runs hermetic: no /etc/tlspolicyd.conf, and each
