@@ -125,6 +125,7 @@ struct pgsync {
 	uint64_t load_triggers;
 	uint64_t last_triggers;		/* what was last reported */
 	char triggers_why[200];
+	bool writers;			/* another role may write the log */
 
 	struct snapshot *building;
 	size_t rows_total, rows_invalid, rows_bad;
@@ -638,8 +639,9 @@ report_load(struct pgsync *ps)
 	if (ps->load_triggers != ps->last_triggers) {
 		if (ps->use_state && ps->triggers_why[0] != '\0')
 			log_warning("pgsync: %s on %s%s", ps->triggers_why,
-			    ps->table, ps->load_trusted ? "" : ": full reload "
-			    "every poll_interval until SELECT "
+			    ps->table, ps->load_trusted ? "" : ps->writers ?
+			    ": full reload every poll_interval until then" :
+			    ": full reload every poll_interval until SELECT "
 			    "tlspolicyd.attach(...) is run again");
 		else if (ps->use_state && ps->last_triggers != 0)
 			log_info("pgsync: triggers on %s are as attached again",
@@ -735,7 +737,8 @@ read_state(struct pgsync *ps, const PGresult *res, int64_t *gen,
 	*fp = syncplan_hash(SYNCPLAN_HASH_INIT, desc, strlen(desc));
 	if (!ps->use_state)
 		*fp = syncplan_hash(*fp, "-", 1);
-	if (is_true(res, 0, SYNCSQL_COL_WRITERS)) {
+	ps->writers = is_true(res, 0, SYNCSQL_COL_WRITERS);
+	if (ps->writers) {
 		*trusted = false;
 		*fp = syncplan_hash(*fp, "w", 1);
 		snprintf(ps->triggers_why, sizeof(ps->triggers_why), "a role "
