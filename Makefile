@@ -74,8 +74,9 @@ $(B)/%.o: src/%.c
 UT = $(B)/tests
 UNIT_CFLAGS = $(ALL_CFLAGS) -Itests/lib -DUNIT_TESTING
 UNIT_TESTS = netstring sockmap hostname target policy snapshot config \
-	syncplan syncsql answer review lifecycle
+	syncplan syncsql answer review lifecycle log
 unit_src_netstring = src/netstring.c
+unit_src_log = src/log.c
 unit_src_sockmap = src/sockmap.c src/netstring.c
 unit_src_hostname = src/hostname.c
 unit_src_target = src/target.c src/hostname.c

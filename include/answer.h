@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * answer - the reply to one socketmap request payload, from the daemon's
- * current state: the rules of DESIGN.md, "Replies".  Pure: no I/O, no
+ * current state: the rules of docs/protocol.md, "Replies".  Pure: no I/O, no
  * libevent, no clock of its own, no logging, no allocation.
  */
 #ifndef TLSPOLICYD_ANSWER_H

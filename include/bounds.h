@@ -29,6 +29,13 @@
 #define TARGET_MAX_LEN 1000	/* also bounds the canonical form */
 
 /*
+ * One string as --check prints it (log_quote()): a target of TARGET_MAX_LEN
+ * bytes fits whole, with its quotes; one that escapes make longer, or a
+ * longer column value, is cut at a character and marked "...".
+ */
+#define LOG_QUOTE_SIZE (TARGET_MAX_LEN + 8)
+
+/*
  * Postfix's VALID_HOSTNAME_LEN and VALID_LABEL_LEN (util/valid_hostname.h):
  * a longer name is not a host name to Postfix, so it is not walked and not
  * accepted where a policy attribute wants a host name.
@@ -169,7 +176,7 @@
 #define REVIEW_DEFAULT_TIMEOUT_MS 60000
 #define REVIEW_DNS_TIMEOUT_S 2
 
-/* Defaults (DESIGN.md, "Config keys"). */
+/* Defaults (tlspolicyd.conf(5)). */
 #define CONFIG_DEFAULT_LISTEN "inet:127.0.0.1:8463"
 #define CONFIG_DEFAULT_MAP "tlspolicy"
 #define CONFIG_DEFAULT_FILE "/etc/tlspolicyd.conf"

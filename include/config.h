@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * config - the configuration as a table: each key has a type, bounds and a
- * default (DESIGN.md, "Config keys").  The same table serves the config
- * file ("key = value", '#' comments) and the long options (--max-stale is
- * max_stale).  No globals: main owns one struct config and passes it down
- * as const.
+ * default (tlspolicyd.conf(5) documents each).  The same table serves the
+ * config file ("key = value", '#' comments) and the long options (--max-stale
+ * is max_stale).  No globals: main owns one struct config and passes it down as
+ * const.
  */
 #ifndef TLSPOLICYD_CONFIG_H
 #define TLSPOLICYD_CONFIG_H

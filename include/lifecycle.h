@@ -34,13 +34,13 @@ bool lifecycle_expired(double expires, double now);
 int lifecycle_rank(enum policy_level level);
 
 /*
- * Does an override at `level` weaken a destination that would otherwise
- * get `global`?  Every level below dane does: it does not authenticate
- * the server, and an override wins over a resolver further down
- * smtp_tls_policy_maps (DESIGN.md decision 5), so it can bypass DANE or
- * MTA-STS whatever the global level.  So does dane below a global level
- * that always authenticates (dane-only, fingerprint, verify, secure).
- * This is the rule of both --check's hygiene warnings and --review.
+ * Does an override at `level` weaken a destination that would otherwise get
+ * `global`?  Every level below dane does: it does not authenticate the server,
+ * and an override wins over a resolver further down smtp_tls_policy_maps
+ * (docs/architecture.md, decision 5), so it can bypass DANE or MTA-STS whatever
+ * the global level.  So does dane below a global level that always
+ * authenticates (dane-only, fingerprint, verify, secure).  This is the rule of
+ * both --check's hygiene warnings and --review.
  */
 bool lifecycle_weakens(enum policy_level level, enum policy_level global);
 

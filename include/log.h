@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bounds.h"
+
 enum log_level {
 	LOG_LEVEL_ERROR,
 	LOG_LEVEL_WARNING,
@@ -48,5 +50,19 @@ void log_panic(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
  */
 #define LOG_PRINTABLE_SIZE 208
 const char *log_printable(const char *s, size_t len, char *buf);
+
+/*
+ * A string from the table (a target) for a person to read, as --check
+ * prints it, into buf (LOG_QUOTE_SIZE bytes).  Valid UTF-8 is kept as it
+ * is, so "b\xc3\xbccher.example" shows as itself, not as "b??cher".  The
+ * string is shown in double quotes, with C-style escapes inside, when it
+ * is empty or holds a space, a quote or a backslash (\" \\), a control
+ * character (\t \n \r, else \xHH), a byte that is not UTF-8 (\xHH), or a
+ * character one cannot see or tell from a space (\uXXXX: C1 controls,
+ * no-break and other spaces, zero-width and bidirectional formatting); so
+ * two different strings never print alike.  A string that does not fit is
+ * cut at a character and shown quoted, followed by "...".  Returns buf.
+ */
+const char *log_quote(const char *s, size_t len, char *buf);
 
 #endif

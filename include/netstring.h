@@ -2,7 +2,7 @@
 /*
  * netstring - bounded netstring decoder and encoder over byte spans
  * ("<decimal length>:<payload>,"), as Postfix's netstring.c reads and
- * writes them (spec section 1.2).  Pure: no I/O, no allocation.
+ * writes them.  Pure: no I/O, no allocation.
  */
 #ifndef TLSPOLICYD_NETSTRING_H
 #define TLSPOLICYD_NETSTRING_H

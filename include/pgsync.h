@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pgsync - keeps the daemon's snapshot equal to the policy table: one
- * non-blocking libpq session on the event loop; LISTEN before the full
- * load; targets named by NOTIFY refreshed in one query; a generation poll
- * as the backstop; reconnect with capped backoff.  Lookups never wait on
- * it (DESIGN.md, decision 1).  Rows with an expiry are dropped by a timer
- * at that time on the database's clock, with no query.
+ * non-blocking libpq session on the event loop; LISTEN before the full load;
+ * targets named by NOTIFY refreshed in one query; a generation poll as the
+ * backstop; reconnect with capped backoff.  Lookups never wait on it
+ * (docs/architecture.md, decision 1).  Rows with an expiry are dropped by a
+ * timer at that time on the database's clock, with no query.
  */
 #ifndef TLSPOLICYD_PGSYNC_H
 #define TLSPOLICYD_PGSYNC_H
@@ -33,6 +33,7 @@ struct pgsync_row_info {
 	bool expired;		/* at or past expires: not served */
 	const char *expires_column;	/* "" when the table has none */
 	const char *comment_column;	/* "" when the table has none */
+	bool target_null;	/* the target is NULL (target reads "") */
 };
 
 /* The same with the lifecycle; active is the active column as read. */

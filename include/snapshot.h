@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * snapshot - the in-memory table every lookup is answered from
- * (DESIGN.md, decision 1): canonical key -> canonical policy, or the reason
- * a row is invalid.  Pure: no I/O, no logging.
+ * (docs/architecture.md, decision 1): canonical key -> canonical policy, or the
+ * reason a row is invalid.  Pure: no I/O, no logging.
  *
  * Rows are stored by canonical key; several rows with one canonical key
  * are a conflict, found at lookup time.  Only active rows are stored.  A

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * sockmap - the socketmap request and reply payloads (spec sections 1.3,
- * 1.4): "<map> <key>" in, "OK <data>" / "NOTFOUND " / "TEMP <reason>" /
- * "PERM <reason>" out.  Pure: no I/O, no allocation.
+ * sockmap - the socketmap request and reply payloads (Postfix's
+ * dict_sockmap.c): "<map> <key>" in, "OK <data>" / "NOTFOUND " /
+ * "TEMP <reason>" / "PERM <reason>" out.  Pure: no I/O, no allocation.
  */
 #ifndef TLSPOLICYD_SOCKMAP_H
 #define TLSPOLICYD_SOCKMAP_H

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * syncplan - what the database session does next, decided from what it
- * has read (DESIGN.md, decision 1).  Pure: no libpq, no clock of its own
+ * syncplan - what the database session does next, decided from what it has read
+ * (docs/architecture.md, decision 1).  Pure: no libpq, no clock of its own
  * (`now` is a parameter, monotonic seconds), no logging.
  *
  * The snapshot is exactly generation `applied` of the change log.  A

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * syncsql - the text of every statement the database session sends
- * (DESIGN.md, decision 7).  Pure: built once from the configured names.
+ * (docs/architecture.md, decision 7).  Pure: built once from the configured
+ * names.
  *
  * The database is hostile ground: any role may create functions and
  * operators wherever it has CREATE, and a more specific signature wins

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * target - one canonical form for table targets and lookup keys
- * (DESIGN.md, decision 4), and the parent walk of decision 5.
+ * (docs/architecture.md, decision 4), and the parent walk of decision 5.
  *
  * Pure: no I/O, no globals, no logging.
  */
@@ -23,7 +23,7 @@ struct target {
 	size_t len;
 	/*
 	 * Postfix itself would walk this key to its parents (a valid
-	 * hostname, with or without a leading dot: spec section 2.4).
+	 * hostname, with or without a leading dot: smtp_tls_policy.c).
 	 */
 	bool walk;
 };

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * log - the only place that writes log lines.
+ * log - the only place that writes log lines, and the two ways untrusted
+ * bytes are shown: log_printable() for log lines (ASCII only, at most 200
+ * bytes, as Postfix's printable()), log_quote() for what --check prints
+ * (UTF-8 kept, the rest escaped, quoted when it must be).
  *
  * Invariants: a line is written whole with one write (stderr) or one
  * syslog() call; no global state except the sink choice and the level,
- * set once by main.
+ * set once by main.  log_quote() output is valid UTF-8, and two
+ * different strings that fit never print alike.
+ *
+ * Limits: LOG_QUOTE_SIZE (bounds.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -115,6 +121,144 @@ log_panic(const char *fmt, ...)
 	log_write(LOG_LEVEL_ERROR, "panic", fmt, ap);
 	va_end(ap);
 	abort();
+}
+
+/*
+ * The UTF-8 sequence at s (n bytes left): its length, and the code point in
+ * *cp; 0 if it is not valid (stray continuation byte, overlong form,
+ * surrogate, beyond U+10FFFF, cut short).
+ */
+static size_t
+utf8_char(const unsigned char *s, size_t n, unsigned long *cp)
+{
+	unsigned long c, min;
+	size_t len, i;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		c = s[0] & 0x1f;
+		min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		c = s[0] & 0x0f;
+		min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		c = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/*
+ * Characters a reader could not see or could not tell from a space or
+ * from nothing: controls (C0, DEL, C1), no-break and other spaces, soft
+ * hyphen, zero-width and bidirectional formatting, tags.  A target with
+ * one of these looks like another target when printed as it is.
+ */
+static bool
+invisible(unsigned long c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0xa0) || c == 0xad ||
+	    c == 0x61c || c == 0x1680 || c == 0x180e ||
+	    (c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) ||
+	    (c >= 0x205f && c <= 0x206f) || c == 0x3000 || c == 0xfeff ||
+	    (c >= 0xfff9 && c <= 0xfffb) || (c >= 0xe0000 && c <= 0xe007f);
+}
+
+/*
+ * One character of s (n > 0 bytes left) as log_quote() shows it, into out
+ * (at least 11 bytes, not terminated): its length.  *used is the bytes of
+ * s it stands for; *quote is set when the string must be shown quoted.
+ */
+static size_t
+quote_char(const unsigned char *s, size_t n, char *out, size_t *used,
+    bool *quote)
+{
+	unsigned long c;
+	size_t len = utf8_char(s, n, &c);
+
+	*used = len ? len : 1;
+	if (len == 0) {
+		*quote = true;
+		return (size_t)snprintf(out, 11, "\\x%02x", s[0]);
+	}
+	switch (c) {
+	case '"':
+	case '\\':
+		*quote = true;
+		out[0] = '\\';
+		out[1] = (char)c;
+		return 2;
+	case '\t':
+	case '\n':
+	case '\r':
+		*quote = true;
+		out[0] = '\\';
+		out[1] = c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
+		return 2;
+	case ' ':
+		*quote = true;
+		break;
+	default:
+		if (!invisible(c))
+			break;
+		*quote = true;
+		if (c < 0x80)
+			return (size_t)snprintf(out, 11, "\\x%02lx", c);
+		if (c > 0xffff)
+			return (size_t)snprintf(out, 11, "\\U%08lx", c);
+		return (size_t)snprintf(out, 11, "\\u%04lx", c);
+	}
+	memcpy(out, s, len);
+	return len;
+}
+
+const char *
+log_quote(const char *s, size_t len, char *buf)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	/* room kept for the closing quote, "..." and the NUL */
+	const size_t room = LOG_QUOTE_SIZE - 5;
+	char piece[11];
+	size_t i, n, used, total = 0, o = 0;
+	bool quote = len == 0, cut;
+
+	for (i = 0; i < len; i += used)
+		total += quote_char(u + i, len - i, piece, &used, &quote);
+	cut = total > room - 1;
+	if (cut || quote)
+		buf[o++] = '"';
+	for (i = 0; i < len; i += used) {
+		n = quote_char(u + i, len - i, piece, &used, &quote);
+		if (o + n > room)
+			break;
+		memcpy(buf + o, piece, n);
+		o += n;
+	}
+	if (cut || quote)
+		buf[o++] = '"';
+	if (cut) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
 const char *

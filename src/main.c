@@ -294,8 +294,9 @@ check_row(void *arg, const char *target, bool active,
     const struct pgsync_row_info *info)
 {
 	struct oneshot *o = arg;
-	char pb[LOG_PRINTABLE_SIZE];
-	const char *t = log_printable(target, strlen(target), pb);
+	char pb[LOG_QUOTE_SIZE];
+	const char *t = info->target_null ? "(null target)" :
+	    log_quote(target, strlen(target), pb);
 	const char *inactive = !active ? " (inactive row)" : info->expired ?
 	    " (expired row)" : "";
 
@@ -400,6 +401,10 @@ run_oneshot(struct daemon *d, const char *query_key,
 		/* print the payload: between the header's ':' and the ',' */
 		colon = memchr(frame, ':', len);
 		n = len - (size_t)(colon + 1 - frame) - 1;
+		/* "NOTFOUND ", the empty reason's space is not printed */
+		if (st == SOCKMAP_NOTFOUND && n == 9 &&
+		    memcmp(colon + 1, "NOTFOUND ", 9) == 0)
+			n--;
 		printf("%.*s\n", (int)n, colon + 1);
 		rc = st == SOCKMAP_OK ? 0 : st == SOCKMAP_NOTFOUND ? 1 : 2;
 	} else if (review != NULL) {
@@ -493,6 +498,7 @@ main(int argc, char **argv)
 	/* options are applied after the file, so remember them */
 	struct {
 		const char *key;
+		const char *option;	/* as typed, with dashes */
 		const char *value;
 	} sets[256];
 	size_t nsets = 0;
@@ -565,6 +571,7 @@ main(int argc, char **argv)
 			    sizeof(sets[0])) {
 				sets[nsets].key = config_key_name(
 				    (size_t)(c - OPT_KEY));
+				sets[nsets].option = optnames[c - OPT_KEY];
 				sets[nsets++].value = optarg;
 				break;
 			}
@@ -595,8 +602,15 @@ main(int argc, char **argv)
 	for (i = 0; i < nsets; i++) {
 		if (config_set(&cfg, sets[i].key, sets[i].value, CONFIG_ARGV,
 		    err, sizeof(err)) < 0) {
+			/* config_set says "max_stale: ...": name it once */
+			size_t kl = strlen(sets[i].key);
+			const char *why = err;
+
+			if (strncmp(err, sets[i].key, kl) == 0 &&
+			    strncmp(err + kl, ": ", 2) == 0)
+				why = err + kl + 2;
 			fprintf(stderr, "tlspolicyd: option --%s: %s\n",
-			    sets[i].key, err);
+			    sets[i].option, why);
 			config_free(&cfg);
 			return EXIT_USAGE;
 		}

@@ -479,6 +479,7 @@ add_row(struct pgsync *ps, struct snapshot *s, const PGresult *res, int row,
 	live = active && !info.expired;
 	/* a NULL target reads as "": reported as unusable like any other */
 	target = PQgetvalue(res, row, SYNCSQL_ROW_TARGET);
+	info.target_null = PQgetisnull(res, row, SYNCSQL_ROW_TARGET);
 	outcome = snapshot_add_row_until(s, &ps->popts, target,
 	    PQgetvalue(res, row, SYNCSQL_ROW_POLICY),
 	    PQgetisnull(res, row, SYNCSQL_ROW_PARAMETERS) ? NULL :

@@ -8,7 +8,8 @@
  * only makes later, when a TLS session starts (cipher grade, protocol
  * names) or a certificate is matched (fingerprint syntax and length).  A
  * row Postfix would choke on must become TEMP, never text that defers the
- * mail or, at "may", silently falls back to plaintext (DESIGN.md, 3).
+ * mail or, at "may", silently falls back to plaintext (docs/architecture.md,
+ * decision 3).
  *
  * What is unambiguous is normalised: runs of separators (also newlines,
  * as mailcow's UI stores them), the case of the level, of names and of
@@ -920,7 +921,8 @@ parse_token(struct parse *p, struct span tok, bool after_comma)
 	}
 	/*
 	 * Postfix splits "protocols=!SSLv2,!SSLv3" at the comma and defers on
-	 * "!SSLv3" (spec 3.4); the upstream docs show exactly that.  Join it.
+	 * "!SSLv3" (smtp_tls_policy.c); the upstream docs show exactly
+	 * that.  Join it.
 	 */
 	if (p->open != NULL && after_comma && !starts_attribute(tok)) {
 		warn(p, "comma inside \"%s\" value", p->open->name);

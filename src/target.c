@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * target - canonical keys (DESIGN.md, decision 4) and the parent walk
- * (decision 5).
+ * target - canonical keys and the parent walk (docs/architecture.md,
+ * decisions 4 and 5; docs/protocol.md, "Keys").
  *
  * Postfix sends the next-hop verbatim: mixed case, U-labels, any spelling
- * of an IP literal (spec sections 1.9, 1.10, 2.3).  Table targets are typed
+ * of an IP literal (Postfix's smtp_tls_policy.c).  Table targets are typed
  * by people.  Both go through target_canon(), so one canonical string is
  * compared with another:
  *

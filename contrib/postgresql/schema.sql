@@ -35,8 +35,8 @@
 -- SECURITY DEFINER functions that take only text and jsonb and run no code
 -- of the caller's.
 --
--- The database is hostile ground (DESIGN.md decision 7): any role that
--- can connect may create objects wherever it has CREATE.  So:
+-- The database is hostile ground (docs/architecture.md, decision 7):
+-- any role that can connect may create objects wherever it has CREATE.  So:
 -- - every function here runs with SET search_path = pg_catalog, pg_temp
 --   and names every table and function with its schema; with that path,
 --   operators resolve in pg_catalog only (pg_temp is never searched for
@@ -205,11 +205,15 @@ $$;
 --   at INSERT time with a clear error.  The full attribute grammar is
 --   checked by the daemon;
 -- - no "*." wildcard (see tlspolicyd.target_ok).
--- On a table that already holds rows they are added NOT VALID, so that the
--- upgrade never fails on a row breaking them (tlspolicyd --check names
--- those); a NOT VALID check still applies to every new row version: an
--- UPDATE of an old bad row must fix it (or DELETE the row).  On an empty
--- table they are added valid.
+-- On an empty table (a new install) they are added valid.  On a table
+-- that already holds rows they are added NOT VALID, so that the upgrade
+-- never fails on a row breaking them, and then validated: a check every
+-- row passes ends up valid, like on a new table (so are the checks that
+-- older versions of this file always added NOT VALID).  One that an old
+-- row breaks stays NOT VALID, with a warning (tlspolicyd --check names
+-- the rows); it still applies to every new row version: an UPDATE of an
+-- old bad row must fix it (or DELETE the row).  Run this file again once
+-- they are fixed.
 DO $$
 DECLARE
     c record;
@@ -235,6 +239,22 @@ BEGIN
             EXECUTE pg_catalog.format('ALTER TABLE public.tls_policy '
                 'ADD CONSTRAINT %I %s%s', c.name, c.def, later);
         END IF;
+    END LOOP;
+    FOR c IN SELECT conname FROM pg_catalog.pg_constraint
+              WHERE conrelid = 'public.tls_policy'::pg_catalog.regclass
+                AND conname IN ('tls_policy_target_length',
+                                'tls_policy_level_check',
+                                'tls_policy_target_pattern')
+                AND NOT convalidated
+              ORDER BY conname LOOP
+        BEGIN
+            EXECUTE pg_catalog.format('ALTER TABLE public.tls_policy '
+                'VALIDATE CONSTRAINT %I', c.conname);
+        EXCEPTION WHEN check_violation THEN
+            RAISE WARNING 'tlspolicyd schema: rows of public.tls_policy '
+                'break %, which stays NOT VALID (tlspolicyd --check names '
+                'them)', c.conname;
+        END;
     END LOOP;
 END
 $$;

@@ -49,9 +49,9 @@
 # "N passed, M failed"; exit status 0 only if nothing failed.
 #
 # The schema's level CHECK constraint is dropped in this throwaway
-# database: it is NOT VALID, so a legacy table (or one attached with
-# tlspolicyd.attach) may hold such rows, and the daemon must answer TEMP
-# for them.
+# database: an upgraded table may hold rows that break it (it then stays
+# NOT VALID), and a table attached with tlspolicyd.attach has none, and
+# the daemon must answer TEMP for such rows.
 
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -18,14 +18,14 @@
 #                  etc/nsswitch.conf says "hosts: files"
 #   pf/data/       data_directory (owned by postfix)
 #
-# Why smtp(8) stays chrooted: that is how Debian ships it, and it is where
-# the socketmap connection is opened (spec section 5.1) and where tafile=
-# is read (spec section 3.3), so the test sees what production sees.  The
-# chroot also gives smtp(8) its own etc/hosts, so the test domains resolve
-# to 127.0.0.1 without DNS and without touching the system's /etc/hosts:
-# smtp_dns_support_level = disabled makes smtp(8) use native lookups
-# (getaddrinfo), which read files inside the jail.  Every other service
-# runs unchrooted: they need no name service and no jail files.
+# Why smtp(8) stays chrooted: that is how Debian ships it, and it is where the
+# socketmap connection is opened (after the chroot, at the first lookup) and
+# where tafile= is read (inside the chroot too), so the test sees what
+# production sees.  The chroot also gives smtp(8) its own etc/hosts, so the test
+# domains resolve to 127.0.0.1 without DNS and without touching the system's
+# /etc/hosts: smtp_dns_support_level = disabled makes smtp(8) use native lookups
+# (getaddrinfo), which read files inside the jail.  Every other service runs
+# unchrooted: they need no name service and no jail files.
 #
 # Tunables (environment): TLSPOLICYD (the daemon binary, default the
 # repository's ./tlspolicyd), E2E_KEEP=1 (keep $E2E_TMP for debugging),
@@ -172,8 +172,8 @@ e2e_daemon_start() {
 	E2E_DAEMON_PID=$!
 	e2e_log "daemon pid $E2E_DAEMON_PID on port $E2E_DPORT"
 	# Ready = a definitive answer (NOTFOUND, as no row has that key) instead
-	# of TEMP, which the daemon gives before its first load (DESIGN.md,
-	# "Replies").
+	# of TEMP, which the daemon gives before its first load
+	# (docs/protocol.md, "Replies").
 	if ! e2e_wait 15 e2e_daemon_ready_or_dead ||
 		e2e_pid_gone "$E2E_DAEMON_PID"; then
 		sed 's/^/#   daemon: /' "$E2E_TMP/daemon.log" | tail -20
@@ -202,7 +202,7 @@ e2e_raw_query() {
 } 2>/dev/null
 
 # e2e_daemon_stop: SIGTERM the daemon by pid, wait for it, and for the
-# port to be free again.  E2E_DAEMON_STATUS: its exit status (DESIGN.md:
+# port to be free again.  E2E_DAEMON_STATUS: its exit status (tlspolicyd(8):
 # 0 after SIGTERM; anything else, e.g. a sanitizer report, is a bug).
 e2e_daemon_stop() {
 	[ -n "$E2E_DAEMON_PID" ] || return 0

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# hostile.sh - the database is hostile ground (issue 7, DESIGN.md decisions
-# 1 and 7): every attack of the issue, reproduced by ordinary roles with
-# only the rights the README gives them, against a throwaway cluster, the
-# real daemon and Postfix's postmap -q.  Called by `make check-integration`
-# with the daemon already built; never skips silently.
+# hostile.sh - the database is hostile ground (issue 7, docs/architecture.md,
+# decisions 1 and 7): every attack of the issue, reproduced by ordinary roles
+# with only the rights the README gives them, against a throwaway cluster, the
+# real daemon and Postfix's postmap -q.  Called by `make check-integration` with
+# the daemon already built; never skips silently.
 #
 #   tests/integration/hostile.sh          uses ./tlspolicyd of this tree
 #   TLSPOLICYD=/path/to/bin hostile.sh    another binary (the asan build)

@@ -436,6 +436,68 @@ PGDATABASE=up_c sql_as dba "INSERT INTO public.tls_policy (target, policy) VALUE
 expect_eq "... the writer allowed by f07a3c2's schema writes, and is in the history" \
 	"$(val_db up_c "SELECT operation || ' ' || changed_by FROM public.tls_policy_history")" "INSERT dba"
 
+# The level, length and pattern checks: valid on a new install (\d shows
+# no NOT VALID); validated by an upgrade when every row passes them (those
+# of f07a3c2's schema were always NOT VALID); left NOT VALID, with a
+# warning naming the check, while an old row breaks one.
+CHECKS="SELECT string_agg(conname || '=' || convalidated, ' ' ORDER BY conname)
+	FROM pg_constraint WHERE conrelid = 'public.tls_policy'::regclass
+	AND contype = 'c'"
+ALL_VALID="tls_policy_level_check=true tls_policy_target_length=true tls_policy_target_pattern=true"
+sql "CREATE DATABASE up_fresh"
+psql_db up_fresh "$SCHEMA" || fail "schema.sql on a new database" "$PSQL_OUT"
+if [[ $PSQL_OUT == *NOTICE* || $PSQL_OUT == *WARNING* ]]; then
+	fail "a new install prints no NOTICE or WARNING" "psql said: $PSQL_OUT"
+else
+	pass "a new install prints no NOTICE or WARNING"
+fi
+expect_eq "a new install: the three checks are valid" \
+	"$(val_db up_fresh "$CHECKS")" "$ALL_VALID"
+out=$(psql -X -d up_fresh -c '\d public.tls_policy' 2>&1)
+if [[ $out == *tls_policy_level_check* && $out != *"NOT VALID"* ]]; then
+	pass "a new install: \\d public.tls_policy shows no NOT VALID"
+else
+	fail "a new install: \\d public.tls_policy shows no NOT VALID" "$out"
+fi
+# attach() drops the triggers it is about to create: on a table that has
+# none, PostgreSQL would say "does not exist, skipping" nine times.
+out=$(psql -X -d up_fresh -v ON_ERROR_STOP=1 -c "CREATE TABLE public.other
+	(domain text PRIMARY KEY, policy text NOT NULL)" \
+	-c "SELECT tlspolicyd.attach('public.other', 'domain')" \
+	-c "SELECT tlspolicyd.attach('public.other', 'domain')" 2>&1)
+rc=$?
+if [ "$rc" = 0 ] && [[ $out != *NOTICE* && $out != *skipping* ]]; then
+	pass "tlspolicyd.attach() on a new table, then again: no NOTICE"
+else
+	fail "tlspolicyd.attach() on a new table, then again: no NOTICE" \
+		"psql exit $rc: $out"
+fi
+expect_eq "f07a3c2 -> 72502a1 -> this, rows all good: the three checks are valid" \
+	"$(val_db up_a "$CHECKS")" "$ALL_VALID"
+expect_eq "f07a3c2 -> this, rows all good: the three checks are valid" \
+	"$(val_db up_c "$CHECKS")" "$ALL_VALID"
+sql "CREATE DATABASE up_bad"
+psql_db up_bad "$OLD/f07a3c2.sql" || fail "f07a3c2's schema on up_bad" "$PSQL_OUT"
+psql -X -q -d up_bad -v ON_ERROR_STOP=1 -c "$FILL;
+	ALTER TABLE tls_policy DROP CONSTRAINT tls_policy_level_check;
+	INSERT INTO tls_policy (target, policy) VALUES ('bad.example', 'bogus')" \
+	>/dev/null
+psql_db up_bad "$SCHEMA" || fail "this schema over f07a3c2's with a bad level" "$PSQL_OUT"
+if [[ $PSQL_OUT == *"WARNING:  tlspolicyd schema: rows of public.tls_policy break tls_policy_level_check, which stays NOT VALID"* ]] &&
+	[ "$(printf '%s\n' "$PSQL_OUT" | grep -c WARNING)" = 1 ]; then
+	pass "... a row with level bogus: one warning, naming tls_policy_level_check"
+else
+	fail "... a row with level bogus: one warning, naming tls_policy_level_check" \
+		"psql said: $PSQL_OUT"
+fi
+expect_eq "... which stays NOT VALID; the others are valid" \
+	"$(val_db up_bad "$CHECKS")" \
+	"tls_policy_level_check=false tls_policy_target_length=true tls_policy_target_pattern=true"
+psql -X -q -d up_bad -c "DELETE FROM tls_policy WHERE target = 'bad.example'" >/dev/null
+psql_db up_bad "$SCHEMA" || fail "this schema again, the bad row gone" "$PSQL_OUT"
+expect_eq "... applied again once the row is gone: all valid" \
+	"$(val_db up_bad "$CHECKS")" "$ALL_VALID"
+
 # The new table is covered by the ownership check: made first by another
 # role, it stops the file before anything changes.
 sql "CREATE ROLE squatter LOGIN"

@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# replicas.sh - the daemon follows replicas incrementally (issue 7, DESIGN.md
-# decision 1): a hot standby (pg_basebackup -R of the test cluster), where
-# NOTIFY does not exist and the change log is read by the poll, and a
-# logical-replication subscriber, where the apply worker fires row-level
-# triggers only.  Each COMMIT on the primary must be answered through the
-# daemon within 2 s, by change-log catch-ups ("applied generation"), never
-# by full reloads.  Called by `make check-integration`; never skips
-# silently.
+# replicas.sh - the daemon follows replicas incrementally (issue 7,
+# docs/architecture.md, decision 1): a hot standby (pg_basebackup -R of the test
+# cluster), where NOTIFY does not exist and the change log is read by the poll,
+# and a logical-replication subscriber, where the apply worker fires row-level
+# triggers only.  Each COMMIT on the primary must be answered through the daemon
+# within 2 s, by change-log catch-ups ("applied generation"), never by full
+# reloads.  Called by `make check-integration`; never skips silently.
 #
 #   tests/integration/replicas.sh          uses ./tlspolicyd of this tree
 #   TLSPOLICYD=/path/to/bin replicas.sh    another binary (the asan build)

@@ -14,9 +14,9 @@
 # and a closing line "N passed, M failed".  Exit status 0 only if none
 # failed.
 #
-# Expected answers come from DESIGN.md (Replies, decisions 2-5, Command
-# line) and docs/postfix-socketmap-spec.md 1.4 and 5 item 10.  What postmap
-# prints, checked by experiment with Postfix 3.7.11:
+# Expected answers come from docs/protocol.md ("Replies", "Keys", "The
+# parent walk"), docs/architecture.md (decisions 2-5) and tlspolicyd(8).
+# What postmap prints, checked by experiment with Postfix 3.7.11:
 #   OK <v>        exit 0, stdout <v>, stderr empty
 #   NOTFOUND      exit 1, silent
 #   TEMP <r>      exit 1, stderr "postmap: warning: socketmap:...:<map>
@@ -335,8 +335,8 @@ done
 
 # ------------------------------------------------------------- scenario 7
 SCEN="7 invalid rows"
-# The schema rejects unknown levels at INSERT time; a legacy table may
-# still hold them (the constraint is NOT VALID), so drop it.
+# The schema rejects unknown levels at INSERT time; an upgraded table may
+# still hold them (the constraint then stays NOT VALID), so drop it.
 sql "ALTER TABLE tls_policy DROP CONSTRAINT tls_policy_level_check"
 sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
 	('bad.example', 'bogus', '')"
@@ -358,7 +358,7 @@ sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
 	('badattr.example', 'secure', 'frobnicate=1')"
 within_1s expect_temp badattr.example "invalid policy for badattr.example"
 # Canonical text: lowercase level, single spaces, comma list normalised
-# (DESIGN.md decision 3 and Replies).
+# (docs/architecture.md, decision 3; docs/protocol.md, "Replies").
 sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
 	('upper.example', 'SECURE', 'match=nexthop'),
 	('proto.example', 'encrypt', 'protocols=!SSLv2,!SSLv3')"
@@ -431,7 +431,12 @@ expect_cmd "--query example.com prints \"OK may\", exit 0" 0 '^OK may$'
 run_cmd "${QRY[@]}" --query host.parent.example
 expect_cmd "--query host.parent.example prints \"OK verify\", exit 0" 0 '^OK verify$'
 run_cmd "${QRY[@]}" --query absent.example
-expect_cmd "--query absent.example prints NOTFOUND, exit 1" 1 '^NOTFOUND ?$'
+expect_cmd "--query absent.example prints NOTFOUND, exit 1" 1 '^NOTFOUND$'
+if [ "$C_OUT" = NOTFOUND ]; then
+	pass "... exactly \"NOTFOUND\", no trailing space"
+else
+	fail "... exactly \"NOTFOUND\", no trailing space" "$(cmd_got)"
+fi
 run_cmd "${QRY[@]}" --query bad.example
 expect_cmd "--query bad.example (invalid row) prints TEMP, exit 2" 2 \
 	'^TEMP invalid policy for bad\.example'
@@ -491,6 +496,18 @@ else
 	fail "--poll-interval banana: exit 2 naming poll_interval" "$(cmd_got)"
 fi
 printf 'frobnicate = 1\n' >"$IT_TMP/frob.conf"
+# The option as typed, not the key it sets: --max-stale, not --max_stale.
+run_cmd "$TLSPOLICYD" -c "$IT_TMP/empty.conf" --max-stale banana
+expect_cmd "--max-stale banana: exit 2, \"option --max-stale: \"banana\" is not ...\"" \
+	2 "" 'tlspolicyd: option --max-stale: "banana" is not a duration'
+if [[ "$C_OUT$C_ERR" == *--max_stale* ]]; then
+	fail "... never \"--max_stale\"" "$(cmd_got)"
+else
+	pass "... never \"--max_stale\""
+fi
+run_cmd "$TLSPOLICYD" -c "$IT_TMP/empty.conf" --idle-timeout=-1
+expect_cmd "--idle-timeout=-1: exit 2, \"option --idle-timeout: \"-1\" ...\"" 2 "" \
+	'tlspolicyd: option --idle-timeout: "-1" '
 run_cmd "$TLSPOLICYD" -c "$IT_TMP/frob.conf"
 expect_cmd "-c FILE with unknown key frobnicate: exit 2 naming it" 2 "" frobnicate
 printf 'poll_interval = banana\n' >"$IT_TMP/poll.conf"
@@ -556,8 +573,8 @@ expect_cmd_within 15000 "--query k against a server that never answers: exit 2 w
 it_stop "$HANG_PID"
 
 # ------------------------------------------------------------ scenario 13
-# Beyond the brief's list, straight from DESIGN.md decision 4: one canonical
-# form for table targets and keys (IDNA, IP literals, bare IP rows).
+# Beyond the brief's list, straight from decision 4 (docs/architecture.md): one
+# canonical form for table targets and keys (IDNA, IP literals, bare IP rows).
 SCEN="13 canonical keys"
 sql "INSERT INTO tls_policy (target, policy, parameters) VALUES
 	('xn--bcher-kva.example', 'encrypt', ''),
@@ -595,8 +612,8 @@ DESC="conflict resolved by DELETE: [192.0.2.9] -> OK encrypt" \
 	within_1s expect_ok "[192.0.2.9]" encrypt
 
 # ------------------------------------------------------------ scenario 14
-# DESIGN.md decisions 3 and 5: inactive rows are absent (also in the walk,
-# and even when invalid); attribute text is normalised.
+# Decisions 3 and 5 (docs/architecture.md): inactive rows are absent (also in
+# the walk, and even when invalid); attribute text is normalised.
 SCEN="14 inactive rows, normalised text"
 sql "INSERT INTO tls_policy (target, policy, parameters, active) VALUES
 	('.walk.example', 'verify', '', true),
@@ -619,7 +636,8 @@ sql "DELETE FROM tls_policy WHERE target IN ('offbad.example',
 within_1s expect_notfound offbad.example
 
 # ------------------------------------------------------------ scenario 15
-# DESIGN.md decision 5: parent_walk = no restores Postfix's plain behaviour.
+# Decision 5 (docs/architecture.md): parent_walk = no restores Postfix's plain
+# behaviour.
 SCEN="15 parent_walk no"
 it_free_port
 PORT3=$IT_PORT
@@ -641,9 +659,8 @@ fi
 it_stop "$NOWALK_PID"
 
 # ------------------------------------------------------------ scenario 16
-# DESIGN.md Database objects: tlspolicyd.attach() puts the triggers on a
-# table with other names; without triggers, a full reload every
-# poll_interval.
+# README.md, "Existing tables": tlspolicyd.attach() puts the triggers on a table
+# with other names; without triggers, a full reload every poll_interval.
 SCEN="16 other tables"
 sql "CREATE TABLE tlspolicies (domain text PRIMARY KEY, policy text NOT NULL,
 		params text NOT NULL DEFAULT '');
@@ -722,8 +739,33 @@ NULLABLE=("$TLSPOLICYD" -c "$IT_TMP/empty.conf" --database "$PGC_CONNINFO"
 run_cmd "${NULLABLE[@]}" --query nullparams.example
 expect_cmd "NULL parameters are empty: --query nullparams.example -> OK verify" 0 '^OK verify$'
 run_cmd "${NULLABLE[@]}" --check
-expect_cmd "--check reports the NULL target as an error" 1 \
-	'^: error: target can never match'
+expect_cmd "--check reports the NULL target as an error, named \"(null target)\"" 1 \
+	'^\(null target\): error: target can never match'
+# --check shows a target so that it can be found in the table: UTF-8 as it
+# is (never "??"), quoted with a space, escaped where invisible; an empty
+# target is "", not a NULL one.
+sql "INSERT INTO nullable_policy VALUES ('', 'may', NULL),
+	(E'b\\u00fccher.example', 'bogus', NULL),
+	(E'caf\\u00e9 menu.example', 'may', NULL),
+	(E'tab\\there.example', 'may', NULL),
+	(E'zero\\u200bwidth.example', 'bogus', NULL),
+	(E'quote\"d.example', 'may', NULL)"
+run_cmd "${NULLABLE[@]}" --check
+expect_cmd "--check: an empty target is \"\"" 1 '^"": error: target can never match'
+expect_cmd "--check: bücher.example as UTF-8" 1 \
+	"^b$(printf '\303\274')cher\\.example: error: invalid security level"
+expect_cmd "--check: a target with a space, quoted" 1 \
+	"^\"caf$(printf '\303\251') menu\\.example\": error: "
+expect_cmd "--check: a tab as \\t, quoted" 1 '^"tab\\there\.example": error: '
+expect_cmd "--check: a zero-width space as \\u200b, quoted" 1 \
+	'^"zero\\u200bwidth\.example": error: '
+expect_cmd "--check: a quote escaped, quoted" 1 '^"quote\\"d\.example": '
+if [[ $C_OUT == *'?'* ]]; then
+	fail "--check prints no \"?\" for these targets" "$(cmd_got)"
+else
+	pass "--check prints no \"?\" for these targets"
+fi
+sql "DELETE FROM nullable_policy WHERE target <> 'nullparams.example'"
 # "*.wild.example", the wildcard habit, in a table without the schema's
 # CHECK: the names it was meant for answer TEMP (never a silent NOTFOUND)
 # and --check says what to write instead.
@@ -734,6 +776,33 @@ expect_cmd "a \"*.wild.example\" row: --query mx.wild.example -> TEMP, exit 2" 2
 run_cmd "${NULLABLE[@]}" --check
 expect_cmd "--check names the \"*.wild.example\" row and what to write instead" 1 \
 	'^\*\.wild\.example: error: .*write "\.wild\.example"'
+
+# What README.md shows works as shown: its fingerprint row answers OK (an
+# abbreviated fingerprint answers TEMP), and its tlspolicyd.conf lines for
+# mailcow's tls_policy_override(id, dest, policy, parameters, created,
+# modified, active), a table attached with tlspolicyd.attach(), serve it.
+FP=$(grep -o "'match=[0-9A-F:]*'" "$IT_REPO/README.md" | head -n 1)
+MAILCOW_CONF=$(awk '/^# tlspolicyd.conf for mailcow/ { on = 1; next }
+	on && /^$/ { exit } on && !/^#/' "$IT_REPO/README.md")
+printf '%s\n' "$MAILCOW_CONF" >"$IT_TMP/mailcow.conf"
+sql "CREATE TABLE public.tls_policy_override (id serial PRIMARY KEY,
+		dest varchar(255) NOT NULL UNIQUE, policy text NOT NULL,
+		parameters varchar(255) DEFAULT '', created timestamp NOT NULL
+		DEFAULT now(), modified timestamp, active smallint NOT NULL DEFAULT 1);
+	SELECT tlspolicyd.attach('public.tls_policy_override', 'dest');
+	INSERT INTO public.tls_policy_override (dest, policy, parameters, active)
+	VALUES ('partner.example', 'fingerprint', $FP, 1),
+		('nullparams.example', 'may', NULL, 1),
+		('off.example', 'secure', '', 0)"
+MAILCOW=("$TLSPOLICYD" -c "$IT_TMP/mailcow.conf" --database "$PGC_CONNINFO")
+run_cmd "${MAILCOW[@]}" --query partner.example
+expect_cmd "README's mailcow config and fingerprint row: partner.example -> OK fingerprint match=<32 bytes>" \
+	0 '^OK fingerprint match=([0-9A-F]{2}:){31}[0-9A-F]{2}$'
+run_cmd "${MAILCOW[@]}" --query nullparams.example
+expect_cmd "... NULL parameters: nullparams.example -> OK may" 0 '^OK may$'
+run_cmd "${MAILCOW[@]}" --query off.example
+expect_cmd "... active = 0: off.example -> NOTFOUND" 1 '^NOTFOUND$'
+sql "DROP TABLE public.tls_policy_override"
 
 # ------------------------------------------------------------ scenario 17
 # The schema's NOTIFY paths for big statements (over 1000 targets: one bare
@@ -790,9 +859,9 @@ sql "UPDATE tls_policy SET policy = 'may' WHERE target = 'example.com'"
 within_1s expect_ok example.com may
 
 # ------------------------------------------------------------ scenario 18
-# DESIGN.md decision 2: a database outage degrades freshness, not
-# availability; NOTIFYs lost while the session is down are caught up by
-# the resync.  Bounds: reconnect_max (5 s) + poll_interval (1 s) + 1 s.
+# Decision 2 (docs/architecture.md): a database outage degrades freshness, not
+# availability; NOTIFYs lost while the session is down are caught up by the
+# resync.  Bounds: reconnect_max (5 s) + poll_interval (1 s) + 1 s.
 SCEN="18 database outage"
 sql "UPDATE tls_policy SET policy = 'may' WHERE target = 'example.com'"
 within_1s expect_ok example.com may

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_answer - the reply rules (DESIGN.md, "Replies"), one table: which
+ * test_answer - the reply rules (docs/protocol.md, "Replies"), one table: which
  * request, in which state of the data, gets which reply frame.  The clock
  * is a parameter, so "stale" is a row like any other.
  */

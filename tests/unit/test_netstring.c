@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_netstring - the socketmap framing (spec section 1.2, house style 7
- * and 8): every must-have row of the house style, byte-by-byte feeding,
+ * test_netstring - the socketmap framing (Postfix's netstring.c, and the
+ * limits in bounds.h): every must-have row (empty, exact fit, one over,
+ * missing ':' or ',', leading zeros, non-digit), byte-by-byte feeding,
  * pipelined frames and the header encoder.
  */
 #include "test.h"

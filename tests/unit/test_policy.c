@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_policy - the policy module against the rules of spec section 3:
+ * test_policy - the policy module against Postfix's policy grammar
+ * (smtp_tls_policy.c):
  * levels, separators and comma lists, attribute names per version and
  * level, once-only attributes, value syntax, fingerprints, and the
  * canonical text (parsing it again changes nothing).

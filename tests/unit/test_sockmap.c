@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_sockmap - request payloads in, reply frames out (spec sections 1.3,
- * 1.4): the split at the first space, the map allowlist, the exact reply
- * bytes per status, printable data, the size cap, and that every reply
+ * test_sockmap - request payloads in, reply frames out (Postfix's
+ * dict_sockmap.c): the split at the first space, the map allowlist, the exact
+ * reply bytes per status, printable data, the size cap, and that every reply
  * decodes back as one netstring.
  */
 #include "test.h"

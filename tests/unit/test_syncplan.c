@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_syncplan - the database session's decisions (DESIGN.md decision
- * 1): scripts of events against the plan, one table row per step.  The
+ * test_syncplan - the database session's decisions (docs/architecture.md,
+ * decision 1): scripts of events against the plan, one table row per step.  The
  * cases the change-log design must get right: forged or repeated
  * wake-ups, a gap in the generations, a pruned log, a change during a
  * load, a standby (no wake-ups at all), triggers that change or vanish.

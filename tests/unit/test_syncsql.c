@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_syncsql - the statements the daemon sends (DESIGN.md decision 7):
+ * test_syncsql - the statements the daemon sends (docs/architecture.md,
+ * decision 7):
  * every function and table schema-qualified, every operator
  * OPERATOR(pg_catalog.x), the search_path pinned, the only parameter the
  * applied generation.  A planted public.unnest(text[]) or a schema named

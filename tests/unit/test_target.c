@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_target - one canonical form for table targets and lookup keys
- * (DESIGN.md decision 4) and the parent walk (decision 5, spec 2.4).
+ * (docs/architecture.md, decision 4) and the parent walk (decision 5;
+ * Postfix's smtp_tls_policy.c).
  */
 #include "test.h"
 
