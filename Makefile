@@ -73,8 +73,8 @@ $(B)/%.o: src/%.c
 # --- dependency graph (a test that needs more than three is a smell)
 UT = $(B)/tests
 UNIT_CFLAGS = $(ALL_CFLAGS) -Itests/lib -DUNIT_TESTING
-UNIT_TESTS = netstring sockmap hostname target policy snapshot config \
-	syncplan syncsql answer review lifecycle log
+UNIT_TESTS = netstring sockmap hostname target policy snapshot snapfile \
+	config syncplan syncsql answer review lifecycle log
 unit_src_netstring = src/netstring.c
 unit_src_log = src/log.c
 unit_src_sockmap = src/sockmap.c src/netstring.c
@@ -82,6 +82,7 @@ unit_src_hostname = src/hostname.c
 unit_src_target = src/target.c src/hostname.c
 unit_src_policy = src/policy.c src/hostname.c
 unit_src_snapshot = src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
+unit_src_snapfile = src/snapfile.c src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
 unit_src_config = src/config.c src/log.c src/xalloc.c src/policy.c src/hostname.c
 unit_src_lifecycle = src/lifecycle.c src/policy.c src/hostname.c
 unit_src_answer = src/answer.c src/sockmap.c src/netstring.c src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c src/lifecycle.c
@@ -108,7 +109,7 @@ tests/blackbox/framing: tests/blackbox/framing.c
 
 # Every script runs even when one fails; the target fails if any did.
 check-integration: $(BIN) tests/integration/sockmap_probe
-	@rc=0; for t in run hostile replicas lifecycle; do \
+	@rc=0; for t in run hostile replicas lifecycle statefile; do \
 		echo "TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/$$t.sh"; \
 		TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/$$t.sh || rc=1; \
 	done; exit $$rc
@@ -148,7 +149,8 @@ check-asan:
 		check-integration
 
 # --- fuzzing (clang libFuzzer)
-FUZZERS = netstring sockmap target policy config review
+FUZZERS = netstring sockmap target policy config review snapfile
+fuzz_src_snapfile = src/snapfile.c src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
 FZ = build/fuzz
 fuzz_src_netstring = src/netstring.c
 fuzz_src_sockmap = src/sockmap.c src/netstring.c
@@ -189,6 +191,7 @@ bench:
 bench-run: $(BIN) $(B)/bench_snapshot tests/integration/sockmap_probe
 	$(B)/bench_snapshot
 	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/bench/run.sh
+	TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/bench/statefile.sh
 
 $(B)/bench_snapshot: tests/bench/bench_snapshot.c src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs libidn2)

@@ -66,6 +66,47 @@
 #define SNAPSHOT_MAX_COMMENT 200
 
 /*
+ * A stored row's target as the table spells it, and an invalid row's
+ * reason (which quotes it), have 16-bit lengths in memory and in the
+ * state file.
+ */
+#define SNAPSHOT_MAX_STORED 65535
+
+/*
+ * The identity line of a state file (table, columns, postfix_compat,
+ * fingerprint_digest): SQL identifiers are at most 63 bytes, so a few
+ * hundred bytes hold it; the bound stops a corrupt length early.
+ */
+#define SNAPFILE_MAX_IDENTITY 4096
+
+/*
+ * The encoder hands its output on in pieces of this size: one write(2)
+ * per 64 KiB keeps the system calls of a 100 MB file at about 1 500.
+ */
+#define SNAPFILE_CHUNK 65536
+
+/*
+ * When the state file is written (statefile.c).  A change waits until the
+ * table has been quiet for STATEFILE_QUIET_MS (a DBA's script of many
+ * statements is one write), but no longer than STATEFILE_MAX_DELAY_MS
+ * (edits that never stop are still saved).  Writes start at least
+ * STATEFILE_MIN_INTERVAL_MS apart: one of 1 000 000 rows keeps a core busy
+ * for about a second in the writer process, so at most a fifth of one.
+ * With nothing changed the file is written again every
+ * STATEFILE_REFRESH_MS, or max_stale / 4 if that is shorter, so after a
+ * crash its saved time lags the truth by at most that: a small part of
+ * the hour max_stale gives by default.  After a failed write the next
+ * waits STATEFILE_RETRY_MS (a full disk is not fixed in seconds), and the
+ * same failure is logged again after STATEFILE_WARN_MS.
+ */
+#define STATEFILE_QUIET_MS 1000
+#define STATEFILE_MAX_DELAY_MS 30000
+#define STATEFILE_MIN_INTERVAL_MS 5000
+#define STATEFILE_REFRESH_MS 300000
+#define STATEFILE_RETRY_MS 60000
+#define STATEFILE_WARN_MS 3600000
+
+/*
  * Frames answered per callback before yielding to other connections; the
  * rest are answered on later loop turns, after the other sockets were
  * polled (PgBouncer's sbuf_loopcnt).
@@ -180,6 +221,7 @@
 #define CONFIG_DEFAULT_LISTEN "inet:127.0.0.1:8463"
 #define CONFIG_DEFAULT_MAP "tlspolicy"
 #define CONFIG_DEFAULT_FILE "/etc/tlspolicyd.conf"
+#define CONFIG_DEFAULT_STATE_FILE "/var/lib/tlspolicyd/snapshot"
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_MAPS 16
 

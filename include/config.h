@@ -47,6 +47,7 @@ struct config {
 	int log_level;
 	unsigned long expiry_warning;	/* --check: expiring this soon */
 	char *global_level;	/* --check: "" = ask postconf, else a level */
+	char *state_file;	/* "" = none */
 
 	/* where each key was last set: 0 default, then config_set's source */
 	unsigned char source[32];

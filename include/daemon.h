@@ -19,6 +19,7 @@ struct event;
 struct conn;
 struct config;
 struct snapshot;
+struct statefile;
 
 #define DAEMON_WHY_SIZE 256
 
@@ -39,6 +40,9 @@ struct daemon {
 	bool in_sync;
 	/* why there is no data yet, for "TEMP no policy data loaded yet" */
 	char why[DAEMON_WHY_SIZE];
+
+	/* the state file (statefile.h); NULL when state_file is empty */
+	struct statefile *state;
 
 	/* the connections (conn.c), least recently active first */
 	struct conn *conn_oldest;

@@ -44,6 +44,20 @@ void snapshot_free(struct snapshot *s);
 
 /* Rows stored (active rows with a usable target). */
 size_t snapshot_rows(const struct snapshot *s);
+
+/*
+ * What the stored rows are, kept up to date by every change (add, remove,
+ * expire), so reading it costs nothing however big the table (/metrics).
+ */
+struct snapshot_counts {
+	size_t rows;		/* snapshot_rows() */
+	size_t invalid;		/* rows whose key answers TEMP, reason stored */
+	size_t conflicts;	/* keys with more than one row: TEMP */
+	size_t valid[POLICY_LEVEL_COUNT];	/* valid rows by level */
+	size_t lasting[POLICY_LEVEL_COUNT];	/* ... of them never expiring */
+};
+
+void snapshot_counts(const struct snapshot *s, struct snapshot_counts *c);
 /*
  * Bytes of memory (rows, buckets, the expiry heap) in all, and held by
  * removed rows.
@@ -116,5 +130,40 @@ void snapshot_conflicts(const struct snapshot *s,
  */
 size_t snapshot_diff(const struct snapshot *a, const struct snapshot *b,
     void (*cb)(void *arg, const char *key), void *arg);
+
+/*
+ * One stored row as snapshot_each_row() shows it and snapshot_add_stored()
+ * takes it (the state file, snapfile.h).  Strings are not NUL-terminated
+ * except comment.
+ */
+struct snapshot_stored {
+	const char *key;	/* canonical (target_canon() of itself) */
+	size_t keylen;
+	const char *target;	/* as the table spells it */
+	size_t targetlen;
+	const char *text;	/* the policy, or why the row is invalid */
+	size_t textlen;
+	bool invalid;		/* its key answers TEMP with text */
+	double expires;		/* INFINITY: never */
+	const char *comment;	/* NULL: none; only with an expiry */
+};
+
+/*
+ * Call cb for every stored row (conflicting rows each once; removed and
+ * expired ones not), in no particular order; the pointers are borrowed
+ * for the call.  Returns how many.
+ */
+size_t snapshot_each_row(const struct snapshot *s,
+    void (*cb)(void *arg, const struct snapshot_stored *row), void *arg);
+
+/*
+ * Store a row as snapshot_each_row() showed it, without validating the
+ * policy again.  false, and nothing stored, when it breaks an invariant of
+ * the table: a key that is not canonical, an empty or overlong string, a
+ * NUL inside one, a policy that is not printable ASCII, a NaN expiry, a
+ * comment without an expiry or longer than SNAPSHOT_MAX_COMMENT.
+ */
+bool snapshot_add_stored(struct snapshot *s,
+    const struct snapshot_stored *row);
 
 #endif

@@ -38,6 +38,7 @@ enum type {
 	T_IDENT,	/* an SQL identifier, possibly empty */
 	T_TABLE,	/* "name" or "schema.name" */
 	T_LEVEL,	/* a Postfix security level, or empty */
+	T_PATH,		/* an absolute path, or empty for "none" */
 };
 
 struct key {
@@ -107,6 +108,9 @@ static const struct key keys[] = {
 	    "7d", "--check warns of rows expiring within this"},
 	{"global_level", T_LEVEL, OFF(global_level), 0, 0, "",
 	    "--check: the level without an override (empty: postconf's)"},
+	{"state_file", T_PATH, OFF(state_file), 0, 0,
+	    CONFIG_DEFAULT_STATE_FILE, "snapshot kept for a restart while the "
+	    "database is down (empty: none)"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -345,6 +349,15 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 		list[(*n)++] = xstrdup(v);
 		return 0;
 	}
+	case T_PATH:
+		if (v[0] != '\0' && v[0] != '/') {
+			snprintf(err, errsz, "%s: \"%s\" is not an absolute path "
+			    "or empty", k->name, v);
+			return -1;
+		}
+		xfree(*(char **)field);
+		*(char **)field = xstrdup(v);
+		return 0;
 	case T_STRING:
 		xfree(*(char **)field);
 		*(char **)field = xstrdup(v);
@@ -470,7 +483,7 @@ config_free(struct config *cfg)
 
 			while (n > 0)
 				xfree(list[--n]);
-		} else if (keys[i].type == T_STRING ||
+		} else if (keys[i].type == T_STRING || keys[i].type == T_PATH ||
 		    keys[i].type == T_IDENT || keys[i].type == T_TABLE ||
 		    keys[i].type == T_DIGEST || keys[i].type == T_LEVEL) {
 			xfree(*(char **)field);

@@ -33,6 +33,7 @@
 #include "review.h"
 #include "server.h"
 #include "snapshot.h"
+#include "statefile.h"
 
 #ifndef TLSPOLICYD_VERSION
 #define TLSPOLICYD_VERSION "0.1.0"
@@ -647,6 +648,7 @@ main(int argc, char **argv)
 	d.max_conns = connection_cap(cfg.max_connections);
 	if ((srv = server_open(&d, err, sizeof(err))) == NULL)
 		log_fatal(1, "main: %s", err);
+	d.state = statefile_open(&d);
 	ps = pgsync_new(&d, NULL);
 	sigterm = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	sigint = evsignal_new(d.base, SIGINT, on_stop, &d);
@@ -660,6 +662,8 @@ main(int argc, char **argv)
 
 	event_base_dispatch(d.base);
 
+	/* after the loop: what is new goes to the state file (statefile.h) */
+	statefile_close(d.state);
 	pgsync_free(ps);
 	server_free(srv);
 	event_free(sigterm);

@@ -33,7 +33,9 @@
  *
  * Any error drops the session: the snapshot stays (last known good, served
  * for max_stale), and a full load follows the reconnect, so nothing missed
- * while down can survive it.
+ * while down can survive it.  Before the first load ever succeeded, a
+ * failure serves the state file instead, if it checks out; each load and
+ * refresh tells the state file (statefile.h).
  *
  * Invariants: the daemon's snapshot only ever changes to a complete,
  * consistent state within one callback; the DSN is never logged, and
@@ -59,6 +61,7 @@
 #include "log.h"
 #include "monotime.h"
 #include "pgsync.h"
+#include "statefile.h"
 #include "syncplan.h"
 #include "syncsql.h"
 #include "xalloc.h"
@@ -338,6 +341,9 @@ fail(struct pgsync *ps, const char *class, const char *detail)
 			ps->hooks.done(ps->hooks.arg, false, d->why);
 		return;
 	}
+	/* no load ever succeeded: the state file, if it checks out */
+	if (d->snap == NULL && statefile_serve(d->state))
+		arm_expiry(ps);
 	{
 		struct timeval tv = ms_tv(ps->backoff);
 
@@ -558,6 +564,7 @@ apply_refresh(struct pgsync *ps, const PGresult *res)
 	    "%d row(s)", ps->plan.applied, ps->nflight, n);
 	clear_flight(ps);
 	mark_current(ps);
+	statefile_changed(d->state, ps->plan.applied);
 	/* removed rows stay in the arena until a full load compacts it */
 	if (snapshot_waste(d->snap) > (size_t)1 << 20 &&
 	    snapshot_waste(d->snap) > snapshot_bytes(d->snap) / 2) {
@@ -697,6 +704,7 @@ swap_in(struct pgsync *ps)
 	syncplan_loaded(&ps->plan, ps->load_gen, ps->load_trusted,
 	    ps->load_triggers);
 	mark_current(ps);
+	statefile_changed(d->state, ps->load_gen);
 	d->why[0] = '\0';
 	ps->backoff = BACKOFF_MIN_MS;
 	if (ps->down_logged)

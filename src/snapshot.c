@@ -15,7 +15,10 @@
  * "*.X" is stored as invalid under ".X", see row_key()); a stored text is
  * printable ASCII (policy_parse() guarantees it for policies, the reply
  * formatter for reasons); lookups never modify the table; every stored
- * row with an expiry has exactly one heap entry.
+ * row with an expiry has exactly one heap entry, and is flagged so.
+ * snapshot_each_row() and snapshot_add_stored() carry a snapshot through
+ * the state file (snapfile.c) row for row, the same invariants checked on
+ * the way in.
  * Limits: TARGET_MAX_LEN per key, POLICY_MAX_TEXT per text,
  * SNAPSHOT_MAX_COMMENT per comment.
  */
@@ -34,7 +37,10 @@ enum {
 	ROW_INVALID = 1,
 	ROW_RAW_SAME = 2,	/* the target column equals the key */
 	ROW_REMOVED = 4,	/* no longer in the table (heap entries) */
+	ROW_EXPIRES = 8,	/* has a heap entry */
 };
+/* A valid row's level (enum policy_level) in flags, for the counts. */
+#define ROW_LEVEL_SHIFT 4
 
 struct row {
 	struct row *next;	/* hash chain */
@@ -64,6 +70,7 @@ struct snapshot {
 	struct row **buckets;
 	size_t mask;		/* buckets - 1, a power of two minus one */
 	size_t rows;
+	struct snapshot_counts counts;	/* kept by count() */
 	struct chunk *chunks;
 	size_t bytes;
 	size_t waste;
@@ -170,6 +177,13 @@ snapshot_rows(const struct snapshot *s)
 	return s->rows;
 }
 
+void
+snapshot_counts(const struct snapshot *s, struct snapshot_counts *c)
+{
+	*c = s->counts;
+	c->rows = s->rows;
+}
+
 size_t
 snapshot_bytes(const struct snapshot *s)
 {
@@ -206,11 +220,63 @@ grow(struct snapshot *s)
 	s->mask = nb - 1;
 }
 
+/* The level a canonical policy text starts with. */
+static enum policy_level
+text_level(const char *text, size_t len)
+{
+	size_t n = 0;
+	int l;
+
+	while (n < len && text[n] != ' ')
+		n++;
+	for (l = 0; l < POLICY_LEVEL_COUNT; l++) {
+		const char *name = policy_level_name((enum policy_level)l);
+
+		if (strncmp(name, text, n) == 0 && name[n] == '\0')
+			return (enum policy_level)l;
+	}
+	return POLICY_LEVEL_NONE;	/* not reached: texts are canonical */
+}
+
+/* Rows in r's chain with r's key, r included if linked. */
+static size_t
+same_key(const struct snapshot *s, const struct row *r)
+{
+	const struct row *q;
+	size_t n = 0;
+
+	for (q = s->buckets[r->hash & s->mask]; q != NULL; q = q->next)
+		if (q->hash == r->hash && q->keylen == r->keylen &&
+		    memcmp(q->data, r->data, r->keylen) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * Keep snapshot_counts() true: r was just linked (delta 1) or unlinked
+ * (-1).  A key with two rows became, or stopped being, a conflict.
+ */
+static void
+count(struct snapshot *s, const struct row *r, int delta)
+{
+	struct snapshot_counts *c = &s->counts;
+	unsigned l = r->flags >> ROW_LEVEL_SHIFT;
+
+	if (same_key(s, r) == (delta > 0 ? 2u : 1u))
+		c->conflicts += (size_t)delta;
+	if (r->flags & ROW_INVALID) {
+		c->invalid += (size_t)delta;
+		return;
+	}
+	c->valid[l] += (size_t)delta;
+	if (!(r->flags & ROW_EXPIRES))
+		c->lasting[l] += (size_t)delta;
+}
+
 static struct row *
 insert(struct snapshot *s, const struct target *key, const char *raw,
-    const char *text, size_t textlen, uint8_t flags)
+    size_t rawlen, const char *text, size_t textlen, uint8_t flags)
 {
-	size_t rawlen = strlen(raw);
 	struct row *r;
 	char *p;
 
@@ -227,17 +293,22 @@ insert(struct snapshot *s, const struct target *key, const char *raw,
 	memcpy(p, key->canon, key->len + 1);
 	p += key->len + 1;
 	if (!(flags & ROW_RAW_SAME)) {
-		memcpy(p, raw, rawlen + 1);
+		memcpy(p, raw, rawlen);
+		p[rawlen] = '\0';
 		p += rawlen + 1;
 	}
 	memcpy(p, text, textlen);
 	p[textlen] = '\0';
 
+	if (!(flags & ROW_INVALID))
+		r->flags |= (uint8_t)(text_level(text, textlen) <<
+		    ROW_LEVEL_SHIFT);
 	if (s->rows >= s->mask + 1)
 		grow(s);
 	r->next = s->buckets[r->hash & s->mask];
 	s->buckets[r->hash & s->mask] = r;
 	s->rows++;
+	count(s, r, 1);
 	return r;
 }
 
@@ -331,10 +402,11 @@ add_row(struct snapshot *s, const struct policy_opts *opts,
 		int m = snprintf(why, sizeof(why), "invalid policy for %s: %s",
 		    target, res->problem);
 
-		*stored = insert(s, &key, target, why, (size_t)m < sizeof(why) ?
-		    (size_t)m : sizeof(why) - 1, ROW_INVALID);
+		*stored = insert(s, &key, target, tlen, why,
+		    (size_t)m < sizeof(why) ? (size_t)m : sizeof(why) - 1,
+		    ROW_INVALID);
 	} else {
-		*stored = insert(s, &key, target, res->text,
+		*stored = insert(s, &key, target, tlen, res->text,
 		    strlen(res->text), ROW_VALID);
 	}
 	return outcome;
@@ -406,6 +478,28 @@ comment_size(const char *comment)
 	return comment == NULL ? 0 : (strlen(comment) + 1 + 7) & ~(size_t)7;
 }
 
+/* Give row r its expiry, unless never (INFINITY). */
+static void
+add_expiry(struct snapshot *s, struct row *r, double expires,
+    const char *comment, size_t n)
+{
+	struct expiry e = {expires, r, NULL};
+
+	if (isinf(expires) && expires > 0)
+		return;
+	if (comment != NULL) {
+		char *c = arena_alloc(s, n + 1);
+
+		memcpy(c, comment, n);
+		c[n] = '\0';
+		e.comment = c;
+	}
+	r->flags |= ROW_EXPIRES;
+	if (!(r->flags & ROW_INVALID))
+		s->counts.lasting[r->flags >> ROW_LEVEL_SHIFT]--;
+	heap_push(s, e);
+}
+
 enum snapshot_row
 snapshot_add_row_until(struct snapshot *s, const struct policy_opts *opts,
     const char *target, const char *policy, const char *params, bool active,
@@ -414,19 +508,10 @@ snapshot_add_row_until(struct snapshot *s, const struct policy_opts *opts,
 	struct row *r;
 	enum snapshot_row outcome = add_row(s, opts, target, policy, params,
 	    active, res, &r);
-	struct expiry e = {expires, r, NULL};
 
-	if (r == NULL || (isinf(expires) && expires > 0))
-		return outcome;
-	if (comment != NULL) {
-		size_t n = strnlen(comment, SNAPSHOT_MAX_COMMENT);
-		char *c = arena_alloc(s, n + 1);
-
-		memcpy(c, comment, n);
-		c[n] = '\0';
-		e.comment = c;
-	}
-	heap_push(s, e);
+	if (r != NULL)
+		add_expiry(s, r, expires, comment, comment == NULL ? 0 :
+		    strnlen(comment, SNAPSHOT_MAX_COMMENT));
 	return outcome;
 }
 
@@ -452,6 +537,7 @@ snapshot_remove_target(struct snapshot *s, const char *raw_target)
 			*pp = r->next;
 			r->flags |= ROW_REMOVED;
 			s->rows--;
+			count(s, r, -1);
 			s->waste += row_size(r);
 		} else {
 			pp = &r->next;
@@ -494,6 +580,7 @@ snapshot_expire(struct snapshot *s, double now,
 		*pp = e.row->next;
 		e.row->flags |= ROW_REMOVED;
 		s->rows--;
+		count(s, e.row, -1);
 		s->waste += row_size(e.row) + comment_size(e.comment);
 		n++;
 		if (cb != NULL)
@@ -631,4 +718,97 @@ snapshot_diff(const struct snapshot *a, const struct snapshot *b,
 			}
 		}
 	return n;
+}
+
+/* --- rows out and back in (the state file) */
+
+static void
+stored_of(const struct row *r, struct snapshot_stored *out)
+{
+	out->key = r->data;
+	out->keylen = r->keylen;
+	out->target = row_raw(r);
+	out->targetlen = r->flags & ROW_RAW_SAME ? r->keylen : r->rawlen;
+	out->text = row_text(r);
+	out->textlen = r->textlen;
+	out->invalid = (r->flags & ROW_INVALID) != 0;
+	out->expires = INFINITY;
+	out->comment = NULL;
+}
+
+size_t
+snapshot_each_row(const struct snapshot *s,
+    void (*cb)(void *arg, const struct snapshot_stored *row), void *arg)
+{
+	struct snapshot_stored st;
+	const struct row *r;
+	size_t i, n = 0;
+
+	/* rows without an expiry from the table, the others from the heap */
+	for (i = 0; i <= s->mask; i++)
+		for (r = s->buckets[i]; r != NULL; r = r->next)
+			if (!(r->flags & ROW_EXPIRES)) {
+				stored_of(r, &st);
+				cb(arg, &st);
+				n++;
+			}
+	for (i = 0; i < s->nheap; i++) {
+		if (s->heap[i].row->flags & ROW_REMOVED)
+			continue;
+		stored_of(s->heap[i].row, &st);
+		st.expires = s->heap[i].at;
+		st.comment = s->heap[i].comment;
+		cb(arg, &st);
+		n++;
+	}
+	return n;
+}
+
+static bool
+printable_ascii(const char *p, size_t n)
+{
+	while (n-- > 0) {
+		if (*p < 0x20 || *p > 0x7e)
+			return false;
+		p++;
+	}
+	return true;
+}
+
+bool
+snapshot_add_stored(struct snapshot *s, const struct snapshot_stored *row)
+{
+	struct target key;
+	struct row *r;
+
+	if (row->keylen == 0 || row->keylen > TARGET_MAX_LEN ||
+	    target_canon(row->key, row->keylen, &key) != TARGET_OK ||
+	    key.len != row->keylen ||
+	    memcmp(key.canon, row->key, row->keylen) != 0)
+		return false;
+	if (row->targetlen == 0 || row->targetlen > SNAPSHOT_MAX_STORED ||
+	    memchr(row->target, '\0', row->targetlen) != NULL)
+		return false;
+	if (row->textlen == 0 || memchr(row->text, '\0', row->textlen) !=
+	    NULL)
+		return false;
+	/* a policy is canonical printable text; a reason quotes the target */
+	if (row->invalid ? row->textlen > SNAPSHOT_MAX_STORED :
+	    row->textlen > POLICY_MAX_TEXT ||
+	    !printable_ascii(row->text, row->textlen))
+		return false;
+	if (isnan(row->expires))
+		return false;
+	if (row->comment != NULL && (isinf(row->expires) &&
+	    row->expires > 0))
+		return false;
+	if (row->comment != NULL &&
+	    strnlen(row->comment, SNAPSHOT_MAX_COMMENT + 1) >
+	    SNAPSHOT_MAX_COMMENT)
+		return false;
+	r = insert(s, &key, row->target, row->targetlen, row->text,
+	    row->textlen, row->invalid ? ROW_INVALID : ROW_VALID);
+	add_expiry(s, r, row->expires, row->comment, row->comment == NULL ?
+	    0 : strlen(row->comment));
+	return true;
 }

@@ -46,7 +46,8 @@ Try, in another shell:
 The daemon runs in the foreground; Ctrl-C stops it and removes $dir.
 
 MSG
-"$top/tlspolicyd" -f --listen "inet:127.0.0.1:$port" --database "$PGC_CONNINFO" &
+"$top/tlspolicyd" -f --listen "inet:127.0.0.1:$port" --database "$PGC_CONNINFO" \
+	--state-file "$dir/snapshot" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' INT TERM
 wait $pid

@@ -102,11 +102,15 @@ EOF
 # daemon NAME BIN ARGS...: start, wait for the load; port in NAME_port,
 # pid in NAME_pid.
 daemon() {
-	local name=$1 b=$2 p i
+	local name=$1 b=$2 p i sf=()
 	shift 2
 	p=$(free_port)
+	# a state file of its own, as in production (an older build may not
+	# know the key); never /var/lib/tlspolicyd
+	"$b" --help 2>&1 | grep -q -- --state-file &&
+		sf=(--state-file "$dir/$name.snapshot")
 	$srv "$b" -f --listen "inet:127.0.0.1:$p" --database "$PGC_CONNINFO" \
-		"$@" 2>"$dir/$name.log" &
+		"${sf[@]}" "$@" 2>"$dir/$name.log" &
 	printf -v "${name}_pid" %s "$!"
 	pids="$pids $!"
 	printf -v "${name}_port" %s "$p"

@@ -10,7 +10,8 @@ probe=${FRAMING:-$top/tests/blackbox/framing}
 dir=$(mktemp -d)
 port=$(free_port)
 nodb=$(free_port)
-printf '# empty\n' >"$dir/empty.conf"
+# not /etc/tlspolicyd.conf, and no state file (none in /var/lib either)
+printf '# empty\nstate_file =\n' >"$dir/empty.conf"
 "$bin" -c "$dir/empty.conf" -f --listen "inet:127.0.0.1:$port" \
 	--database "hostaddr=127.0.0.1 port=$nodb connect_timeout=1" \
 	--idle-timeout 1s 2>"$dir/daemon.log" &

@@ -143,8 +143,8 @@ it_stop() {
 	it_forget "$pid"
 }
 
-# One postmap lookup.  Postfix sends the key verbatim (spec 1.3), including
-# case, brackets, ports and an empty key.
+# One postmap lookup.  Postfix sends the key verbatim (docs/protocol.md),
+# including case, brackets, ports and an empty key.
 q() {
 	local key=$1 port=${2:-${Q_PORT:-${PORT:-}}} map=${3:-${Q_MAP:-tlspolicy}}
 	# postmap waits 100 s for a reply that never comes: bound it.
@@ -553,27 +553,16 @@ it_fn_names() {
 
 # it_daemon NAME PORT CONNINFO [OPTION]...: start the daemon (-f, logging
 # to $IT_TMP/NAME.log) on 127.0.0.1:PORT with a config file of its own (a
-# state_file of its own when the daemon knows that key, so no persisted
-# snapshot leaks between instances or runs) and wait until it answers at
+# state_file of its own, $IT_TMP/state/NAME, so no persisted snapshot leaks
+# between instances or runs) and wait until it answers at
 # all.  Returns 0 (IT_PID is its pid), 1 (not answering within 10 s) or 2
 # (it exited; DAEMON_RC is its status).
 it_daemon() {
 	local name=$1 port=$2 db=$3 conf rc
 	shift 3
 	conf=$IT_TMP/$name.conf
-	if [ -z "${IT_STATE_FILE_KEY:-}" ]; then
-		if "$TLSPOLICYD" --help 2>&1 | grep -q -- '--state-file'; then
-			IT_STATE_FILE_KEY=yes
-		else
-			IT_STATE_FILE_KEY=no
-		fi
-	fi
-	if [ "$IT_STATE_FILE_KEY" = yes ]; then
-		mkdir -p "$IT_TMP/state"
-		printf 'state_file = %s\n' "$IT_TMP/state/$name" >"$conf"
-	else
-		printf '# empty on purpose: not /etc/tlspolicyd.conf\n' >"$conf"
-	fi
+	mkdir -p "$IT_TMP/state"
+	printf 'state_file = %s\n' "$IT_TMP/state/$name" >"$conf"
 	it_spawn "$name" "$TLSPOLICYD" -c "$conf" -f \
 		--listen "inet:127.0.0.1:$port" --database "$db" "$@"
 	it_wait_listening "$port" 10 "$IT_PID"

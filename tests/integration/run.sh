@@ -54,44 +54,30 @@ pass "PostgreSQL cluster on port $PGPORT with contrib/postgresql/schema.sql"
 
 # Config files keep the runs hermetic: no /etc/tlspolicyd.conf, and each
 # instance its own state file (a persisted snapshot must not leak between
-# instances or runs).  A daemon that does not know state_file yet persists
-# nothing, so it runs with an empty config instead (noted, not a failure).
+# instances or runs, and none may touch /var/lib/tlspolicyd).  empty.conf
+# turns the state file off.
 mkdir -p "$IT_TMP/state"
-printf '# empty on purpose\n' >"$IT_TMP/empty.conf"
+printf '# empty on purpose\nstate_file =\n' >"$IT_TMP/empty.conf"
 printf 'state_file = %s\n' "$IT_TMP/state/main" >"$IT_TMP/main.conf"
 printf 'state_file = %s\n' "$IT_TMP/state/nodb" >"$IT_TMP/nodb.conf"
 
 # start_daemon NAME CONF PORT CONNINFO [OPTION]...: sets DAEMON_RC (0
-# started, 2 exited) and IT_PID; falls back to empty.conf when state_file
-# is unknown.
+# started, 2 exited) and IT_PID.
 start_daemon() {
-	local name=$1 conf=$2 port=$3 db=$4 i
+	local name=$1 conf=$2 port=$3 db=$4
 	shift 4
-	[ -n "${NO_STATE_FILE:-}" ] && conf=$IT_TMP/empty.conf
-	for i in 1 2; do
-		it_spawn "$name" "$TLSPOLICYD" -c "$conf" -f \
-			--listen "inet:127.0.0.1:$port" --database "$db" \
-			--poll-interval 1 "$@"
-		# Started means answering (anything); the callers wait for more.
-		it_wait_listening "$port" 10 "$IT_PID"
-		if [ $? != 2 ]; then
-			return 0
-		fi
-		wait "$IT_PID"
-		DAEMON_RC=$?
-		it_forget "$IT_PID"
-		# (exit 2, or 1 when LeakSanitizer reports at exit)
-		if [ "$i" = 1 ] && [ "$DAEMON_RC" != 0 ] &&
-			grep -q 'unknown key.*state_file' "$IT_TMP/$name.log"; then
-			echo "# note: this daemon does not accept state_file yet;" \
-				"its instances run with an empty config"
-			cp "$IT_TMP/$name.log" "$IT_TMP/$name-state_file.out"
-			conf=$IT_TMP/empty.conf
-			NO_STATE_FILE=1
-			continue
-		fi
-		return 2
-	done
+	it_spawn "$name" "$TLSPOLICYD" -c "$conf" -f \
+		--listen "inet:127.0.0.1:$port" --database "$db" \
+		--poll-interval 1 "$@"
+	# Started means answering (anything); the callers wait for more.
+	it_wait_listening "$port" 10 "$IT_PID"
+	if [ $? != 2 ]; then
+		return 0
+	fi
+	wait "$IT_PID"
+	DAEMON_RC=$?
+	it_forget "$IT_PID"
+	return 2
 }
 
 it_free_port

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_snapshot - the in-memory table (DESIGN.md decisions 1, 4, 5): rows
+ * test_snapshot - the in-memory table (docs/architecture.md,
+ * decisions 1, 4, 5): rows
  * in, answers out, the parent walk, conflicts, removal and its waste,
  * growth past the size hint.  Allocations go through cmocka, so every
  * test also checks that snapshot_free() releases everything.
@@ -450,7 +451,7 @@ test_snapshot_invalid_stops_walk(void **state)
  * A host row whose first label is an invisible character (U+00AD SOFT
  * HYPHEN, pasted from a web page) is a row for that one odd name.  It
  * must not become the parent row ".example.com" and answer "none" for
- * every subdomain (a silent downgrade, DESIGN.md decision 2).
+ * every subdomain (a silent downgrade, docs/architecture.md, decision 2).
  */
 static void
 test_snapshot_invisible_label_is_not_a_parent_row(void **state)
@@ -943,6 +944,147 @@ test_snapshot_expiry_diff(void **state)
 	snapshot_free(fb.s);
 }
 
+/* Adds, removals and expiries keep snapshot_counts() exact (/metrics). */
+static void
+test_snapshot_counts(void **state)
+{
+	struct fixture f;
+	struct snapshot_counts c;
+	double never = INFINITY;
+
+	(void)state;
+	fixture_init(&f);
+	add(&f, "a.example", "may", true);
+	add(&f, "b.example", "encrypt", true);
+	add(&f, "c.example", "secure", true);
+	add(&f, "d.example", "bogus", true);		/* invalid */
+	add(&f, "e.example", "may", false);		/* not stored */
+	add(&f, "", "may", true);			/* bad target */
+	add(&f, "dup.example", "may", true);
+	add(&f, "DUP.example", "dane", true);		/* conflict */
+	add(&f, "dup.EXAMPLE", "dane", true);		/* same key: still 1 */
+	snapshot_add_row_until(f.s, &f.opts, "x.example", "may", NULL, true,
+	    100, "temporary", &f.res);
+	snapshot_add_row_until(f.s, &f.opts, "y.example", "none", NULL, true,
+	    never, NULL, &f.res);
+	snapshot_counts(f.s, &c);
+	assert_int_equal(c.rows, 9);
+	assert_int_equal(c.invalid, 1);
+	assert_int_equal(c.conflicts, 1);
+	assert_int_equal(c.valid[POLICY_LEVEL_MAY], 3);
+	assert_int_equal(c.lasting[POLICY_LEVEL_MAY], 2);	/* x expires */
+	assert_int_equal(c.valid[POLICY_LEVEL_DANE], 2);
+	assert_int_equal(c.valid[POLICY_LEVEL_NONE], 1);
+	assert_int_equal(c.lasting[POLICY_LEVEL_NONE], 1);
+	assert_int_equal(c.valid[POLICY_LEVEL_ENCRYPT], 1);
+	assert_int_equal(c.valid[POLICY_LEVEL_SECURE], 1);
+	assert_int_equal(c.valid[POLICY_LEVEL_DANE_ONLY], 0);
+
+	/* one of three rows of the key goes: still a conflict */
+	snapshot_remove_target(f.s, "DUP.example");
+	snapshot_counts(f.s, &c);
+	assert_int_equal(c.conflicts, 1);
+	assert_int_equal(c.valid[POLICY_LEVEL_DANE], 1);
+	snapshot_remove_target(f.s, "dup.EXAMPLE");
+	snapshot_remove_target(f.s, "d.example");
+	snapshot_counts(f.s, &c);
+	assert_int_equal(c.rows, 6);
+	assert_int_equal(c.conflicts, 0);
+	assert_int_equal(c.invalid, 0);
+	assert_int_equal(c.valid[POLICY_LEVEL_DANE], 0);
+
+	/* an expiry takes its row out of every count */
+	assert_int_equal(snapshot_expire(f.s, 100, NULL, NULL), 1);
+	snapshot_counts(f.s, &c);
+	assert_int_equal(c.rows, 5);
+	assert_int_equal(c.valid[POLICY_LEVEL_MAY], 2);
+	assert_int_equal(c.lasting[POLICY_LEVEL_MAY], 2);
+	snapshot_free(f.s);
+}
+
+/* --- rows out and back in (the state file) */
+
+static void
+copy_row(void *arg, const struct snapshot_stored *r)
+{
+	assert_true(snapshot_add_stored(arg, r));
+}
+
+static void
+test_snapshot_each_row_add_stored(void **state)
+{
+	struct fixture fx, *f = &fx;
+	struct snapshot *b;
+	char buf[8192];
+
+	(void)state;
+	fixture_init(f);
+	add(f, "Example.COM", "may", true);
+	add(f, "bad.example", "bogus", true);
+	add(f, "dup.example", "may", true);
+	add(f, "dup.example.", "encrypt", true);
+	add(f, ".parent.example", "verify", true);
+	snapshot_add_row_until(f->s, &f->opts, "soon.example", "none", NULL,
+	    true, 100, "why", &f->res);
+	snapshot_add_row_until(f->s, &f->opts, "gone.example", "none", NULL,
+	    true, 50, NULL, &f->res);
+	snapshot_remove_target(f->s, "gone.example");
+	b = snapshot_new(0);
+	/* removed rows are not shown; the others once each */
+	assert_int_equal(snapshot_each_row(f->s, copy_row, b), 6);
+	assert_int_equal(snapshot_rows(b), 6);
+	assert_int_equal(snapshot_diff(f->s, b, NULL, NULL), 0);
+	assert_int_equal(lookup(b, "mx.parent.example", true, buf,
+	    sizeof(buf)), SNAPSHOT_FOUND);
+	assert_string_equal(buf, "verify");
+	assert_int_equal(lookup(b, "dup.example", true, buf, sizeof(buf)),
+	    SNAPSHOT_CONFLICT);
+	assert_true(snapshot_next_expiry(b) == 100);
+	assert_int_equal(snapshot_expire(b, 100, NULL, NULL), 1);
+	assert_int_equal(lookup(b, "soon.example", true, buf, sizeof(buf)),
+	    SNAPSHOT_NONE);
+	snapshot_free(b);
+	snapshot_free(f->s);
+}
+
+static void
+test_snapshot_add_stored_refuses(void **state)
+{
+	struct snapshot *s = snapshot_new(0);
+	struct snapshot_stored ok = {"a.example", 9, "A.example", 9, "may", 3,
+	    false, INFINITY, NULL};
+	struct snapshot_stored r;
+
+	(void)state;
+	assert_true(snapshot_add_stored(s, &ok));
+	r = ok;
+	r.key = "A.example";	/* not canonical */
+	assert_false(snapshot_add_stored(s, &r));
+	r = ok;
+	r.keylen = 0;
+	assert_false(snapshot_add_stored(s, &r));
+	r = ok;
+	r.text = "may\x01";	/* a policy is printable ASCII */
+	r.textlen = 4;
+	assert_false(snapshot_add_stored(s, &r));
+	r.invalid = true;	/* a reason may quote any target */
+	assert_true(snapshot_add_stored(s, &r));
+	r = ok;
+	r.text = "m\0y";
+	assert_false(snapshot_add_stored(s, &r));
+	r = ok;
+	r.expires = NAN;
+	assert_false(snapshot_add_stored(s, &r));
+	r = ok;
+	r.comment = "no expiry";
+	assert_false(snapshot_add_stored(s, &r));
+	r = ok;
+	r.targetlen = 0;
+	assert_false(snapshot_add_stored(s, &r));
+	assert_int_equal(snapshot_rows(s), 2);
+	snapshot_free(s);
+}
+
 int
 main(void)
 {
@@ -971,6 +1113,9 @@ main(void)
 		cmocka_unit_test(test_snapshot_expiry_order),
 		cmocka_unit_test(test_snapshot_expiry_comment_bounded),
 		cmocka_unit_test(test_snapshot_expiry_diff),
+		cmocka_unit_test(test_snapshot_each_row_add_stored),
+		cmocka_unit_test(test_snapshot_add_stored_refuses),
+		cmocka_unit_test(test_snapshot_counts),
 	};
 
 	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);

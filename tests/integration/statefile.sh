@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# statefile.sh - the persisted snapshot (issue 9, items 4, 5 and 8): a
+# daemon restarted while the database is down answers as before from its
+# state_file (OK, NOTFOUND, an invalid row's TEMP, a conflict, the parent
+# walk, a corrected policy, expiry still honoured), until max_stale of the
+# file's saved time; the first load after the outage replaces it; a file
+# that is corrupt, truncated, not ours, of a newer version or of another
+# table is refused with one log line and never used; a burst of 1 000
+# edits writes the file a few times, not 1 000; SIGTERM writes it last; a
+# missing directory is one warning, an unwritable file a warning naming
+# the path and errno, and the daemon serves either way.
+# Called by `make check-integration`; never skips silently.
+#
+#   tests/integration/statefile.sh          uses ./tlspolicyd of this tree
+#   TLSPOLICYD=/path/to/bin statefile.sh    another binary (the asan build)
+#   IT_KEEP=1 statefile.sh                  keep the temp dir (logs)
+#   IT_VERBOSE=1 statefile.sh               print the logs at the end
+#
+# Output as run.sh: "ok N - ..." / "not ok N - ..." with "#" diagnostics,
+# then "N passed, M failed".  The file's layout (src/snapfile.c): magic at
+# byte 0, version at 8, saved time (i64, little-endian) at 24.
+
+set -u
+
+# shellcheck source=lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+SQL_DONE_US=
+
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "want: [$3]" "got:  [$2]"
+	fi
+}
+
+# saved FILE: the saved time in the file's header, epoch seconds.
+saved() {
+	od -An -t d8 -j 24 -N 8 "$1" 2>/dev/null | tr -d ' '
+}
+
+# patch FILE OFFSET BYTE: overwrite one byte (BYTE in octal, e.g. 377).
+patch() {
+	printf "\\$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# temp_bg TAG PORT KEY: one postmap lookup in the background (a TEMP
+# reply costs postmap a second), its result in $IT_TMP/bg.TAG.
+BG_PIDS=()
+temp_bg() {
+	(
+		timeout 10 postmap -c "$IT_PFCONF" -q "$3" \
+			"socketmap:inet:127.0.0.1:$2:tlspolicy" \
+			>/dev/null 2>"$IT_TMP/bg.$1.err"
+		printf '%s\n' "$?" >"$IT_TMP/bg.$1"
+		cat "$IT_TMP/bg.$1.err" >>"$IT_TMP/bg.$1"
+	) &
+	BG_PIDS+=($!)
+}
+
+# expect_temp_bg TAG SUBSTRING DESC: the background lookup TAG was a TEMP
+# whose reason contains SUBSTRING.
+expect_temp_bg() {
+	local rc err reason
+	rc=$(sed -n 1p "$IT_TMP/bg.$1" 2>/dev/null)
+	err=$(sed -n '2,$p' "$IT_TMP/bg.$1" 2>/dev/null)
+	reason=${err#*"socketmap server temporary error: "}
+	reason=${reason%%$'\n'*}
+	if { [ "$rc" = 1 ] || [ "$rc" = 75 ]; } &&
+		[[ $err == *"socketmap server temporary error: "* ]] &&
+		[[ $reason == *"$2"* ]]; then
+		pass "$3"
+	else
+		fail "$3" "want: TEMP containing \"$2\"" "got: exit $rc, [$err]"
+	fi
+}
+
+pg_stop() {
+	pgc_as "$PGC_BINDIR/pg_ctl" -D "$PGC_DIR/data" -m fast -w stop \
+		>/dev/null 2>&1
+}
+
+pg_start() {
+	pgc_as "$PGC_BINDIR/pg_ctl" -D "$PGC_DIR/data" -l "$PGC_DIR/server.log" \
+		-w -t 30 -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGC_DIR -c fsync=off -c full_page_writes=off -c synchronous_commit=off" \
+		start >/dev/null 2>&1
+}
+
+# ------------------------------------------------------------------ setup
+
+SCEN=setup
+it_setup_or_bail
+sql "ALTER TABLE tls_policy DROP CONSTRAINT tls_policy_level_check;
+	CREATE ROLE tlsd LOGIN;
+	GRANT SELECT ON public.tls_policy, public.tlspolicyd_state,
+		public.tlspolicyd_changes TO tlsd;
+	INSERT INTO tls_policy (target, policy, parameters, comment) VALUES
+	('ok.example', 'secure', '', 'a'),
+	('bad.example', 'bogus', '', 'an invalid row'),
+	('dup.example', 'may', '', 'one of two'),
+	('dup.example.', 'encrypt', '', 'two of two'),
+	('.parent.example', 'encrypt', '', 'the walk'),
+	('proto.example', 'encrypt', 'protocols=!SSLv2,!SSLv3', 'corrected'),
+	('gone.example', 'none', '', 'expires first'),
+	('soon.example', 'may', '', 'expires later')" ||
+	bail "role tlsd and the rows"
+DB=$(it_conninfo "$PGPORT" tlsd)
+ST=$IT_TMP/state
+pass "PostgreSQL cluster on port $PGPORT with schema.sql and 8 rows"
+
+# ------------------------------------------------- written after the load
+
+SCEN=write
+it_free_port
+PA=$IT_PORT
+it_daemon a "$PA" "$DB" --log-level debug || bail "daemon a answers"
+A_PID=$IT_PID
+it_wait_ready "$PA" 10 "$A_PID" || bail "daemon a loads"
+Q_PORT=$PA
+expect_ok ok.example secure
+deadline=$(($(now_us) + 5000000))
+while [ ! -s "$ST/a" ] && [ "$(now_us)" -lt "$deadline" ]; do
+	sleep 0.1
+done
+if [ -s "$ST/a" ] && [ "$(head -c 8 "$ST/a")" = TLSPSNAP ]; then
+	pass "the state file is written after the first load"
+else
+	fail "the state file is written after the first load" \
+		"$(ls -l "$ST" 2>&1)"
+fi
+perm=$(stat -c %a "$ST/a" 2>/dev/null)
+expect_eq "the state file is readable by the daemon's user only" "$perm" 600
+
+# ------------------------------------------------- a burst of 1 000 edits
+
+SCEN=burst
+IT_LOG_FROM=$(it_log_mark a)
+t0=$(now_us)
+for i in $(seq 1 1000); do
+	if [ $((i % 2)) = 0 ]; then l=secure; else l=verify; fi
+	echo "UPDATE tls_policy SET policy = '$l' WHERE target = 'ok.example';"
+done | psql -X -q -v ON_ERROR_STOP=1 >/dev/null 2>"$IT_TMP/burst.err" ||
+	fail "1 000 single-row UPDATE transactions" "$(cat "$IT_TMP/burst.err")"
+burst_ms=$((($(now_us) - t0) / 1000))
+gen=$(it_val postgres "SELECT generation FROM public.tlspolicyd_state")
+# the file catches up: a write of the last generation
+if it_wait_log 15 a "statefile: wrote" "generation $gen,"; then
+	pass "the burst ($burst_ms ms) is in the file (generation $gen)"
+else
+	fail "the burst ($burst_ms ms) is in the file (generation $gen)" \
+		"$(it_log_lines a "statefile:" | tail -n 5)"
+fi
+sleep 1.5	# a write due now would show
+applied=$(it_log_count a "pgsync: applied generation")
+writes=$(it_log_count a "statefile: wrote")
+# the quiet time, the minimum interval and the maximum delay bound it
+bound=$((2 + burst_ms / 5000))
+if [ "$applied" -ge 10 ] && [ "$writes" -ge 1 ] && [ "$writes" -le "$bound" ]
+then
+	pass "1 000 edits, $applied refreshes applied: $writes write(s), at most $bound"
+else
+	fail "1 000 edits, $applied refreshes applied: $writes write(s), at most $bound" \
+		"$(it_log_lines a "statefile:" | tail -n 5)"
+fi
+expect_ok ok.example secure
+unset IT_LOG_FROM
+
+# ------------------------------------------------------ SIGTERM writes it
+
+SCEN=sigterm
+# expiring rows for the restart: one gone before it, one a little after
+sql "UPDATE tls_policy SET expires_at = now() + interval '1.6 s'
+		WHERE target = 'gone.example';
+	UPDATE tls_policy SET expires_at = now() + interval '6 s'
+		WHERE target = 'soon.example'"
+SOON_US=$(($(now_us) + 6000000))
+within_1s expect_ok soon.example may
+before=$(saved "$ST/a")
+sleep 1.2	# the polls move "last known current" on
+IT_LOG_FROM=$(it_log_mark a)
+t0=$(now_us)
+it_stop "$A_PID"
+stop_ms=$((($(now_us) - t0) / 1000))
+if [ "$IT_STATUS" = 0 ] && [ "$stop_ms" -lt 1500 ]; then
+	pass "SIGTERM -> exit 0 in $stop_ms ms"
+else
+	fail "SIGTERM -> exit 0 within 1.5 s" "exit $IT_STATUS after $stop_ms ms"
+fi
+after=$(saved "$ST/a")
+if [ -n "$before" ] && [ -n "$after" ] && [ "$after" -gt "$before" ] &&
+	[ "$(it_log_count a "statefile: saved" "rows to $ST/a")" = 1 ]; then
+	pass "SIGTERM writes the file: saved time $before -> $after"
+else
+	fail "SIGTERM writes the file: saved time advances" \
+		"before [$before] after [$after]" \
+		"$(it_log_lines a statefile: | tail -n 3)"
+fi
+unset IT_LOG_FROM Q_PORT
+if ls "$ST"/*.tmp >/dev/null 2>&1; then
+	fail "no temporary file left behind" "$(ls "$ST")"
+else
+	pass "no temporary file left behind"
+fi
+
+# ------------------------------------------------- restart during an outage
+
+SCEN=outage
+# changed while no daemon runs: the file has the old value
+sql "UPDATE tls_policy SET policy = 'verify' WHERE target = 'ok.example'"
+pg_stop || bail "stop the cluster"
+cp "$ST/a" "$ST/b"
+cp "$ST/a" "$ST/stale"
+# the damaged copies: each refused, never half-used
+size=$(stat -c %s "$ST/a")
+for n in flip trunc magic version other; do cp "$ST/a" "$ST/$n"; done
+patch "$ST/flip" $((size / 2)) "$(printf '%03o' $((0x$(od -An -tx1 -j $((size / 2)) -N 1 "$ST/a" | tr -d ' ') ^ 0xff)))"
+truncate -s $((size - 10)) "$ST/trunc"
+patch "$ST/magic" 0 130
+patch "$ST/version" 8 002
+
+it_free_port
+PB=$IT_PORT
+it_daemon b "$PB" "$DB" --reconnect-max 300ms || bail "daemon b answers"
+B_PID=$IT_PID
+# the file is served once the first connection attempt failed
+it_wait_log 5 b "statefile: serving" ||
+	fail "[b] the file is served" "$(cat "$IT_TMP/b.log")"
+Q_PORT=$PB
+expect_ok soon.example may
+unset Q_PORT
+it_free_port
+PS=$IT_PORT
+it_daemon stale "$PS" "$DB" --max-stale 1s || bail "daemon stale answers"
+S_PID=$IT_PID
+declare -A CP
+CPIDS=()
+for n in flip trunc magic version other; do
+	it_free_port
+	CP[$n]=$IT_PORT
+	extra=()
+	[ "$n" = other ] && extra=(--table public.other_policy)
+	it_daemon "$n" "$IT_PORT" "$DB" "${extra[@]}" || bail "daemon $n answers"
+	CPIDS+=("$IT_PID")
+done
+# each has met the unreachable database and judged its file
+for n in stale flip trunc magic version other; do
+	it_wait_log 5 "$n" "statefile:" ||
+		fail "[$n] the file is judged" "$(cat "$IT_TMP/$n.log")"
+done
+
+# the background TEMP lookups first: they cost postmap a second each
+temp_bg bad "$PB" bad.example
+temp_bg dup "$PB" dup.example
+temp_bg stale "$PS" ok.example
+for n in flip trunc magic version other; do
+	temp_bg "$n" "${CP[$n]}" ok.example
+done
+Q_PORT=$PB
+expect_ok ok.example secure
+expect_ok OK.Example. secure
+expect_ok mx.parent.example encrypt
+expect_ok proto.example "encrypt protocols=!SSLv2:!SSLv3"
+expect_notfound absent.example
+expect_notfound gone.example
+unset Q_PORT
+wait "${BG_PIDS[@]}"	# not the daemons: only the lookups
+expect_temp_bg bad "invalid policy for bad.example" \
+	"[b] bad.example -> TEMP invalid policy, as before the restart"
+expect_temp_bg dup "conflicting rows for dup.example" \
+	"[b] dup.example -> TEMP conflicting rows, as before the restart"
+expect_temp_bg stale "policy data stale since" \
+	"[stale] a file older than max_stale -> TEMP stale"
+n=$(it_log_count b "statefile: serving" "rows from $ST/b saved at" \
+	"while the database is unreachable")
+expect_eq "[b] one line says the file is served" "$n" 1
+
+# the expiry passes during the outage
+while [ "$(now_us)" -lt $((SOON_US + 300000)) ]; do sleep 0.1; done
+Q_PORT=$PB
+SQL_DONE_US=
+within_1s expect_notfound soon.example
+unset Q_PORT
+
+declare -A WHY=([flip]="checksum mismatch" [trunc]="truncated"
+	[magic]="not a tlspolicyd state file" [version]="unknown format version"
+	[other]="saved for another source")
+for n in flip trunc magic version other; do
+	expect_temp_bg "$n" "no policy data loaded yet" \
+		"[$n] the damaged file is not used: TEMP no policy data"
+	c=$(it_log_count "$n" "statefile: $ST/$n refused: ${WHY[$n]}")
+	t=$(it_log_count "$n" "statefile:")
+	if [ "$c" = 1 ] && [ "$t" = 1 ]; then
+		pass "[$n] one log line: $(it_log_lines "$n" statefile: | sed 's/.*refused: //')"
+	else
+		fail "[$n] one log line: refused: ${WHY[$n]}" \
+			"$(it_log_lines "$n" statefile:)"
+	fi
+done
+for pid in "${CPIDS[@]}"; do it_stop "$pid"; done
+it_stop "$S_PID"
+
+# ------------------------------------------ the database back: it replaces
+
+SCEN=back
+IT_LOG_FROM=$(it_log_mark b)
+pg_start || bail "start the cluster again"
+Q_PORT=$PB
+within_ms 8000 expect_ok ok.example verify
+unset Q_PORT
+n=$(it_log_count b "pgsync: reloaded")
+expect_eq "[b] the first load replaces the file's data" "$n" 1
+unset IT_LOG_FROM
+
+# ------------------------------------- a missing directory, an unwritable file
+
+SCEN=unwritable
+it_free_port
+PD=$IT_PORT
+it_daemon nodir "$PD" "$DB" --state-file "$IT_TMP/nodir/snapshot" ||
+	bail "daemon nodir answers"
+D_PID=$IT_PID
+it_free_port
+PE=$IT_PORT
+it_daemon notdir "$PE" "$DB" --state-file /dev/null/snapshot ||
+	bail "daemon notdir answers"
+E_PID=$IT_PID
+it_wait_ready "$PD" 10 "$D_PID"
+it_wait_ready "$PE" 10 "$E_PID"
+Q_PORT=$PD expect_ok ok.example verify
+Q_PORT=$PE expect_ok ok.example verify
+sleep 1.5	# a write is due a second after the load
+n=$(it_log_count nodir "warning: statefile: directory $IT_TMP/nodir does not exist")
+t=$(it_log_count nodir "statefile:")
+if [ "$n" = 1 ] && [ "$t" = 1 ] && [ ! -e "$IT_TMP/nodir" ]; then
+	pass "a missing directory: one warning, the daemon serves"
+else
+	fail "a missing directory: one warning, the daemon serves" \
+		"$(it_log_lines nodir statefile:)"
+fi
+n=$(it_log_count notdir "warning: statefile: cannot save the policy data to /dev/null/snapshot: open /dev/null/snapshot.tmp: Not a directory")
+expect_eq "an unwritable file: a warning naming the path and errno" "$n" 1
+
+SCEN=end
+it_stop_daemons "$B_PID:b" "$D_PID:nodir" "$E_PID:notdir"
+finish
