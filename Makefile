@@ -109,7 +109,7 @@ tests/blackbox/framing: tests/blackbox/framing.c
 
 # Every script runs even when one fails; the target fails if any did.
 check-integration: $(BIN) tests/integration/sockmap_probe
-	@rc=0; for t in run hostile replicas lifecycle statefile; do \
+	@rc=0; for t in run hostile replicas lifecycle service statefile; do \
 		echo "TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/$$t.sh"; \
 		TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/$$t.sh || rc=1; \
 	done; exit $$rc

@@ -156,6 +156,12 @@
  */
 #define CONN_EVICT_IDLE_MS 1000
 
+/*
+ * listen() backlog: a burst of Postfix processes connecting at once waits
+ * in the kernel rather than being refused (somaxconn caps it anyway).
+ */
+#define SERVER_BACKLOG 1024
+
 /* Pause of a listener after EMFILE/ENFILE, in milliseconds. */
 #define SERVER_ACCEPT_BACKOFF_MS 1000
 
@@ -216,6 +222,24 @@
  */
 #define REVIEW_DEFAULT_TIMEOUT_MS 60000
 #define REVIEW_DNS_TIMEOUT_S 2
+
+/*
+ * systemd's STATUS= line is compared with the last one sent this often:
+ * `systemctl status` is read by people, so a second is fresh enough, and
+ * a steady daemon sends nothing.  A status line is one short sentence;
+ * systemd itself truncates what it shows.
+ */
+#define SDNOTIFY_STATUS_MS 1000
+#define SDNOTIFY_MAX_MESSAGE 256
+
+/*
+ * After SIGTERM/SIGINT, replies already owed are flushed for at most this
+ * long, then the rest is dropped: systemd's stop timeout and Postfix's
+ * retry on a closed connection both cope, and a stop stays well under a
+ * second plus the state file.  Checked every SERVICE_STOP_POLL_MS.
+ */
+#define SERVICE_STOP_FLUSH_MS 800
+#define SERVICE_STOP_POLL_MS 20
 
 /* Defaults (tlspolicyd.conf(5)). */
 #define CONFIG_DEFAULT_LISTEN "inet:127.0.0.1:8463"

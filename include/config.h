@@ -47,10 +47,25 @@ struct config {
 	int log_level;
 	unsigned long expiry_warning;	/* --check: expiring this soon */
 	char *global_level;	/* --check: "" = ask postconf, else a level */
+	char *user;		/* "" = do not change user */
+	char *listen_owner;	/* unix: sockets; "" = as created */
+	char *listen_group;
+	unsigned long listen_mode;
 	char *state_file;	/* "" = none */
 
 	/* where each key was last set: 0 default, then config_set's source */
-	unsigned char source[32];
+	unsigned char source[48];
+};
+
+/*
+ * What SIGHUP does when a key's value changed in the file: applies it at
+ * once, applies it by starting a new database session (the data served
+ * meanwhile stays), or keeps the running value and logs "needs a restart".
+ */
+enum config_reload {
+	RELOAD_LIVE,
+	RELOAD_SESSION,
+	RELOAD_RESTART,
 };
 
 /* Sources, in the order they override each other. */
@@ -85,6 +100,34 @@ bool config_is_default(const struct config *cfg, const char *key);
 
 /* The i-th key name, NULL past the last (for option tables and docs). */
 const char *config_key_name(size_t i);
+
+/* The i-th key's SIGHUP behaviour. */
+enum config_reload config_key_reload(size_t i);
+
+/* How many keys the table has (config_key_name(i) for i below it). */
+size_t config_key_count(void);
+
+/*
+ * For SIGHUP: changed[i] tells whether key i differs between a and b
+ * (changed has config_key_count() entries); returns how many differ.
+ * Pure: compares values, not where they were set.
+ */
+size_t config_compare(const struct config *a, const struct config *b,
+    bool *changed);
+
+/*
+ * Does a change of key i need every row validated again (postfix_compat,
+ * fingerprint_digest: they decide which policies are valid)?
+ */
+bool config_key_revalidates(size_t i);
+
+/*
+ * Exchange key i's value (with what derives from it, and its source)
+ * between a and b: the running configuration takes the new value and b
+ * keeps the old one for config_free().  Strings move, never copy, so a
+ * pointer into a to an unchanged key stays valid.
+ */
+void config_swap_key(struct config *a, struct config *b, size_t i);
 
 /* Print every key, its default and a one-line description. */
 void config_print_keys(FILE *fp);

@@ -20,6 +20,14 @@
  */
 int conn_start(struct daemon *d);
 
+/*
+ * SIGTERM: answer every whole request the connections have sent, stop
+ * reading them, and close each as soon as its replies are written (the
+ * loop does that).  Returns how many are still open; conn_stop() closes
+ * what is left.
+ */
+size_t conn_shutdown(struct daemon *d);
+
 /* Close every connection and stop the sweep (at exit). */
 void conn_stop(struct daemon *d);
 

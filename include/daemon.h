@@ -40,6 +40,8 @@ struct daemon {
 	bool in_sync;
 	/* why there is no data yet, for "TEMP no policy data loaded yet" */
 	char why[DAEMON_WHY_SIZE];
+	/* a database session is up (pgsync), for STATUS= and /metrics */
+	bool db_connected;
 
 	/* the state file (statefile.h); NULL when state_file is empty */
 	struct statefile *state;

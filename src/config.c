@@ -38,12 +38,14 @@ enum type {
 	T_IDENT,	/* an SQL identifier, possibly empty */
 	T_TABLE,	/* "name" or "schema.name" */
 	T_LEVEL,	/* a Postfix security level, or empty */
+	T_MODE,		/* octal permission bits, at most 0777 */
 	T_PATH,		/* an absolute path, or empty for "none" */
 };
 
 struct key {
 	const char *name;
 	enum type type;
+	enum config_reload reload;	/* what SIGHUP does with a change */
 	size_t offset;
 	unsigned long min;
 	unsigned long max;
@@ -59,56 +61,70 @@ struct key {
 #define COMPAT_OLDEST 307
 
 static const struct key keys[] = {
-	{"listen", T_LIST, OFF(listen), 0, 0, CONFIG_DEFAULT_LISTEN,
+	{"listen", T_LIST, RELOAD_RESTART, OFF(listen), 0, 0,
+	    CONFIG_DEFAULT_LISTEN,
 	    "endpoint inet:HOST:PORT or unix:PATH (repeatable)"},
-	{"database", T_STRING, OFF(database), 0, 0, "",
+	{"database", T_STRING, RELOAD_SESSION, OFF(database), 0, 0, "",
 	    "libpq connection string or URI; PG* variables honoured"},
-	{"map", T_LIST, OFF(map), 0, 0, CONFIG_DEFAULT_MAP,
+	{"map", T_LIST, RELOAD_RESTART, OFF(map), 0, 0, CONFIG_DEFAULT_MAP,
 	    "socketmap name answered (repeatable)"},
-	{"parent_walk", T_BOOL, OFF(parent_walk), 0, 0, "yes",
+	{"parent_walk", T_BOOL, RELOAD_LIVE, OFF(parent_walk), 0, 0, "yes",
 	    "answer host names from the most specific .parent row"},
-	{"poll_interval", T_DURATION, OFF(poll_interval), 100, DAY, "1s",
+	{"poll_interval", T_DURATION, RELOAD_SESSION, OFF(poll_interval), 100,
+	    DAY, "1s",
 	    "generation poll (or full reload without triggers) interval"},
-	{"max_stale", T_DURATION, OFF(max_stale), 0, 365 * DAY, "3600s",
+	{"max_stale", T_DURATION, RELOAD_LIVE, OFF(max_stale), 0, 365 * DAY,
+	    "3600s",
 	    "serve the last data this long after the database went away"},
-	{"reconnect_max", T_DURATION, OFF(reconnect_max), 100, DAY, "5s",
-	    "cap of the reconnect backoff"},
-	{"connect_timeout", T_DURATION, OFF(connect_timeout), SEC, 300 * SEC,
-	    "10s", "how long connecting to the database may take"},
-	{"statement_timeout", T_DURATION, OFF(statement_timeout), 0, DAY,
-	    "10s", "PostgreSQL statement_timeout of the daemon's session"},
-	{"reconcile_interval", T_DURATION_OFF, OFF(reconcile_interval), SEC,
-	    30 * DAY, "1h", "full reload compared with the incremental "
-	    "state (0: off)"},
-	{"idle_timeout", T_DURATION, OFF(idle_timeout), 1000, DAY, "300s",
-	    "close a client connection idle this long"},
-	{"max_connections", T_UINT, OFF(max_connections), 1, 1000000,
-	    "16384", "client connections served at once"},
-	{"table", T_TABLE, OFF(table), 0, 0, "public.tls_policy",
-	    "policy table, optionally schema-qualified"},
-	{"column_target", T_IDENT, OFF(column_target), 0, 0, "target",
-	    "column holding the destination"},
-	{"column_policy", T_IDENT, OFF(column_policy), 0, 0, "policy",
-	    "column holding the security level"},
-	{"column_parameters", T_IDENT, OFF(column_parameters), 0, 0,
-	    "parameters", "column holding the attributes (empty: none)"},
-	{"column_active", T_IDENT, OFF(column_active), 0, 0, "active",
-	    "boolean column, false hides a row (empty: none)"},
-	{"column_expires", T_IDENT, OFF(column_expires), 0, 0, "expires_at",
+	{"reconnect_max", T_DURATION, RELOAD_SESSION, OFF(reconnect_max), 100,
+	    DAY, "5s", "cap of the reconnect backoff"},
+	{"connect_timeout", T_DURATION, RELOAD_SESSION, OFF(connect_timeout),
+	    SEC, 300 * SEC, "10s",
+	    "how long connecting to the database may take"},
+	{"statement_timeout", T_DURATION, RELOAD_SESSION,
+	    OFF(statement_timeout), 0, DAY, "10s",
+	    "PostgreSQL statement_timeout of the daemon's session"},
+	{"reconcile_interval", T_DURATION_OFF, RELOAD_SESSION,
+	    OFF(reconcile_interval), SEC, 30 * DAY, "1h",
+	    "full reload compared with the incremental state (0: off)"},
+	{"idle_timeout", T_DURATION, RELOAD_LIVE, OFF(idle_timeout), 1000, DAY,
+	    "300s", "close a client connection idle this long"},
+	{"max_connections", T_UINT, RELOAD_LIVE, OFF(max_connections), 1,
+	    1000000, "16384", "client connections served at once"},
+	{"table", T_TABLE, RELOAD_SESSION, OFF(table), 0, 0,
+	    "public.tls_policy", "policy table, optionally schema-qualified"},
+	{"column_target", T_IDENT, RELOAD_SESSION, OFF(column_target), 0, 0,
+	    "target", "column holding the destination"},
+	{"column_policy", T_IDENT, RELOAD_SESSION, OFF(column_policy), 0, 0,
+	    "policy", "column holding the security level"},
+	{"column_parameters", T_IDENT, RELOAD_SESSION, OFF(column_parameters),
+	    0, 0, "parameters", "column holding the attributes (empty: none)"},
+	{"column_active", T_IDENT, RELOAD_SESSION, OFF(column_active), 0, 0,
+	    "active", "boolean column, false hides a row (empty: none)"},
+	{"column_expires", T_IDENT, RELOAD_SESSION, OFF(column_expires), 0, 0,
+	    "expires_at",
 	    "timestamp column, a row is not served from then (empty: none)"},
-	{"column_comment", T_IDENT, OFF(column_comment), 0, 0, "comment",
-	    "column saying why a row exists (empty: none)"},
-	{"postfix_compat", T_COMPAT, OFF(postfix_compat), 0, 0, "3.7",
-	    "oldest Postfix version the answers must suit"},
-	{"fingerprint_digest", T_DIGEST, OFF(fingerprint_digest), 0, 0,
-	    "sha256", "Postfix smtp_tls_fingerprint_digest"},
-	{"log_level", T_LOGLEVEL, OFF(log_level), 0, 0, "info",
+	{"column_comment", T_IDENT, RELOAD_SESSION, OFF(column_comment), 0, 0,
+	    "comment", "column saying why a row exists (empty: none)"},
+	{"postfix_compat", T_COMPAT, RELOAD_LIVE, OFF(postfix_compat), 0, 0,
+	    "3.7", "oldest Postfix version the answers must suit"},
+	{"fingerprint_digest", T_DIGEST, RELOAD_LIVE, OFF(fingerprint_digest),
+	    0, 0, "sha256", "Postfix smtp_tls_fingerprint_digest"},
+	{"log_level", T_LOGLEVEL, RELOAD_LIVE, OFF(log_level), 0, 0, "info",
 	    "error, warning, info or debug"},
-	{"expiry_warning", T_DURATION, OFF(expiry_warning), 0, 365 * DAY,
-	    "7d", "--check warns of rows expiring within this"},
-	{"global_level", T_LEVEL, OFF(global_level), 0, 0, "",
+	{"expiry_warning", T_DURATION, RELOAD_LIVE, OFF(expiry_warning), 0,
+	    365 * DAY, "7d", "--check warns of rows expiring within this"},
+	{"global_level", T_LEVEL, RELOAD_LIVE, OFF(global_level), 0, 0, "",
 	    "--check: the level without an override (empty: postconf's)"},
-	{"state_file", T_PATH, OFF(state_file), 0, 0,
+	{"user", T_STRING, RELOAD_RESTART, OFF(user), 0, 0, "",
+	    "started as root, run as this user and its group (empty: stay)"},
+	{"listen_owner", T_STRING, RELOAD_RESTART, OFF(listen_owner), 0, 0, "",
+	    "owner of unix: listen sockets (empty: the daemon's user)"},
+	{"listen_group", T_STRING, RELOAD_RESTART, OFF(listen_group), 0, 0, "",
+	    "group of unix: listen sockets (empty: the daemon's group)"},
+	{"listen_mode", T_MODE, RELOAD_RESTART, OFF(listen_mode), 0, 0777,
+	    "0660", "permissions of unix: listen sockets"},
+	{"state_file", T_PATH, RELOAD_RESTART, OFF(state_file), 0, 0,
 	    CONFIG_DEFAULT_STATE_FILE, "snapshot kept for a restart while the "
 	    "database is down (empty: none)"},
 };
@@ -116,6 +132,8 @@ static const struct key keys[] = {
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= sizeof(((struct config *)0)->source),
     "struct config.source too small");
+_Static_assert(sizeof(((struct config *)0)->listen) ==
+    sizeof(((struct config *)0)->map), "config_swap_key: lists differ");
 
 static const struct key *
 find_key(const char *name)
@@ -140,6 +158,12 @@ const char *
 config_key_name(size_t i)
 {
 	return i < NKEYS ? keys[i].name : NULL;
+}
+
+enum config_reload
+config_key_reload(size_t i)
+{
+	return i < NKEYS ? keys[i].reload : RELOAD_RESTART;
 }
 
 int
@@ -358,6 +382,17 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 		xfree(*(char **)field);
 		*(char **)field = xstrdup(v);
 		return 0;
+	case T_MODE:
+		errno = 0;
+		ul = strtoul(v, &end, 8);
+		if (v[0] < '0' || v[0] > '7' || *end != '\0' || errno != 0 ||
+		    ul > k->max) {
+			snprintf(err, errsz, "%s: \"%s\" is not an octal mode "
+			    "from 0 to 0777 (e.g. 0660)", k->name, v);
+			return -1;
+		}
+		*(unsigned long *)field = ul;
+		return 0;
 	case T_STRING:
 		xfree(*(char **)field);
 		*(char **)field = xstrdup(v);
@@ -483,7 +518,8 @@ config_free(struct config *cfg)
 
 			while (n > 0)
 				xfree(list[--n]);
-		} else if (keys[i].type == T_STRING || keys[i].type == T_PATH ||
+		} else if (keys[i].type == T_STRING ||
+		    keys[i].type == T_PATH ||
 		    keys[i].type == T_IDENT || keys[i].type == T_TABLE ||
 		    keys[i].type == T_DIGEST || keys[i].type == T_LEVEL) {
 			xfree(*(char **)field);
@@ -579,6 +615,143 @@ config_load_file(struct config *cfg, const char *path, bool must_exist,
 	}
 	fclose(fp);
 	return rc;
+}
+
+/* Is key k's value the same in a and b? */
+static bool
+same_value(const struct config *a, const struct config *b,
+    const struct key *k)
+{
+	const void *fa = (const char *)a + k->offset;
+	const void *fb = (const char *)b + k->offset;
+	size_t i;
+
+	switch (k->type) {
+	case T_LIST: {
+		char *const *la = fa;
+		char *const *lb = fb;
+		size_t na = k->offset == OFF(listen) ? a->nlisten : a->nmap;
+		size_t nb = k->offset == OFF(listen) ? b->nlisten : b->nmap;
+
+		if (na != nb)
+			return false;
+		for (i = 0; i < na; i++)
+			if (strcmp(la[i], lb[i]) != 0)
+				return false;
+		return true;
+	}
+	case T_STRING:
+	case T_PATH:
+	case T_IDENT:
+	case T_TABLE:
+	case T_LEVEL:
+		return strcmp(*(char *const *)fa, *(char *const *)fb) == 0;
+	case T_DIGEST:
+		/* names are case-insensitive: "SHA256" is no change */
+		return strcasecmp(*(char *const *)fa, *(char *const *)fb) == 0;
+	case T_BOOL:
+		return *(const bool *)fa == *(const bool *)fb;
+	case T_LOGLEVEL:
+	case T_COMPAT:
+		return *(const int *)fa == *(const int *)fb;
+	case T_DURATION:
+	case T_DURATION_OFF:
+	case T_UINT:
+	case T_MODE:
+		return *(const unsigned long *)fa == *(const unsigned long *)fb;
+	}
+	return false;
+}
+
+size_t
+config_key_count(void)
+{
+	return NKEYS;
+}
+
+size_t
+config_compare(const struct config *a, const struct config *b,
+    bool *changed)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < NKEYS; i++) {
+		changed[i] = !same_value(a, b, &keys[i]);
+		n += changed[i];
+	}
+	return n;
+}
+
+bool
+config_key_revalidates(size_t i)
+{
+	return i < NKEYS && (keys[i].offset == OFF(postfix_compat) ||
+	    keys[i].offset == OFF(fingerprint_digest));
+}
+
+void
+config_swap_key(struct config *a, struct config *b, size_t i)
+{
+	const struct key *k;
+	char *fa, *fb;
+	size_t size;
+	unsigned char src;
+
+	if (i >= NKEYS)
+		return;
+	k = &keys[i];
+	fa = (char *)a + k->offset;
+	fb = (char *)b + k->offset;
+	switch (k->type) {
+	case T_LIST:
+		size = sizeof(a->listen);	/* == sizeof(a->map) */
+		if (k->offset == OFF(listen)) {
+			size_t t = a->nlisten;
+
+			a->nlisten = b->nlisten;
+			b->nlisten = t;
+		} else {
+			size_t t = a->nmap;
+
+			a->nmap = b->nmap;
+			b->nmap = t;
+		}
+		break;
+	case T_BOOL:
+		size = sizeof(bool);
+		break;
+	case T_LOGLEVEL:
+	case T_COMPAT:
+		size = sizeof(int);
+		break;
+	case T_DIGEST: {
+		size_t t = a->fingerprint_len;
+
+		a->fingerprint_len = b->fingerprint_len;
+		b->fingerprint_len = t;
+		size = sizeof(char *);
+		break;
+	}
+	case T_DURATION:
+	case T_DURATION_OFF:
+	case T_UINT:
+	case T_MODE:
+		size = sizeof(unsigned long);
+		break;
+	default:
+		size = sizeof(char *);
+		break;
+	}
+	{
+		unsigned char tmp[sizeof(a->listen)];
+
+		memcpy(tmp, fa, size);
+		memcpy(fa, fb, size);
+		memcpy(fb, tmp, size);
+	}
+	src = a->source[i];
+	a->source[i] = b->source[i];
+	b->source[i] = src;
 }
 
 void

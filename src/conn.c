@@ -590,3 +590,47 @@ conn_new(struct daemon *d, evutil_socket_t fd)
 	d->nconns++;
 	log_debug("conn: conn=%lu accepted", c->id);
 }
+
+/*
+ * One connection at a stop: whatever the peer sent before it is read
+ * once more and every whole frame answered, with no cap (nothing else
+ * competes for the turn now); then no more reads, and it closes when its
+ * replies are out.  A partial frame gets no reply.
+ */
+static void
+shutdown_one(struct conn *c)
+{
+	c->d->conn_budget = CONN_MAX_FRAMES_PER_TURN;
+	if (conn_read(c) < 0)
+		return;
+	while (c->ready && !c->blocked && !c->draining) {
+		c->d->conn_budget = CONN_MAX_FRAMES_PER_TURN;
+		if (conn_read(c) < 0)
+			return;
+	}
+	if (c->queued)
+		unqueue(c);
+	c->draining = true;
+	if (c->outlen == 0) {
+		conn_close(c, "shutting down");
+		return;
+	}
+	rewatch(c);
+}
+
+size_t
+conn_shutdown(struct daemon *d)
+{
+	struct conn **all, *c;
+	size_t n = 0, i;
+
+	/* answering moves a connection within the list: take it as it is */
+	all = xreallocarray(NULL, d->nconns + 1, sizeof(*all));
+	for (c = d->conn_oldest; c != NULL; c = c->newer)
+		all[n++] = c;
+	/* only shutdown_one(all[i]) can close all[i]; the others stay valid */
+	for (i = 0; i < n; i++)
+		shutdown_one(all[i]);
+	xfree(all);
+	return d->nconns;
+}

@@ -2,11 +2,18 @@
 /*
  * main - command line, configuration, wiring, signals, the event loop.
  *
- * tlspolicyd never forks: systemd and other supervisors expect the process
- * they started to be the daemon.  Exit status: 0 after SIGTERM/SIGINT, 2
- * for a usage or configuration error (the message names the option or
- * key), 1 for any other fatal error.  --query, --check and --review run
- * the same loader once and exit.
+ * tlspolicyd never daemonises: systemd and other supervisors expect the
+ * process they started to be the daemon (it tells systemd what it does,
+ * sdnotify.h).  Started as root it binds its listeners, then runs as
+ * `user` (privdrop.h) before it connects to the database.  Exit status: 0
+ * after SIGTERM/SIGINT, 2 for a usage or configuration error (the message
+ * names the option or key), 1 for any other fatal error.  --query, --check
+ * and --review run the same loader once and exit.
+ *
+ * Signals: SIGTERM/SIGINT stop accepting, answer what the clients already
+ * sent (for at most SERVICE_STOP_FLUSH_MS), then leave the loop.  SIGHUP
+ * reads the same file and options again; each changed key is applied as
+ * its config_key_reload() says, and the table is reloaded in full.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,13 +31,16 @@
 
 #include "answer.h"
 #include "config.h"
+#include "conn.h"
 #include "daemon.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "monotime.h"
 #include "pgsync.h"
 #include "postconf.h"
+#include "privdrop.h"
 #include "review.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "snapshot.h"
 #include "statefile.h"
@@ -103,30 +113,29 @@ conninfo_parses(const char *conninfo)
 	return true;
 }
 
-/* Tell systemd (Type=notify) we serve; a no-op outside systemd. */
-static void
-sd_notify_ready(void)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sun;
-	int fd;
+/* A config key given on the command line; applied after the file. */
+struct setting {
+	const char *key;
+	const char *option;	/* as typed, with dashes */
+	const char *value;
+};
 
-	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
-	    strlen(path) >= sizeof(sun.sun_path))
-		return;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, path);
-	if (path[0] == '@')
-		sun.sun_path[0] = '\0';	/* abstract namespace */
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return;
-	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun,
-	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-	    strlen(path))) < 0)
-		log_warning("main: sd_notify: %s", strerror(errno));
-	close(fd);
-}
+/*
+ * What the signal handlers work on: the running pieces, and how the
+ * configuration was put together, so SIGHUP can do it again.
+ */
+struct service {
+	struct daemon *d;
+	struct config *cfg;		/* the running configuration (d->cfg) */
+	struct server *srv;
+	struct pgsync *ps;
+	struct sdnotify *sn;
+	const char *config_file;	/* NULL: CONFIG_DEFAULT_FILE if any */
+	const struct setting *sets;
+	size_t nsets;
+	struct event *stop_poll;	/* after SIGTERM: replies still owed */
+	uint64_t stop_deadline;		/* monotime_ms() */
+};
 
 /*
  * Hundreds of idle Postfix connections are normal: allow what we may, and
@@ -161,14 +170,152 @@ connection_cap(unsigned long wanted)
 	return wanted;
 }
 
+/* After SIGTERM: leave the loop once every reply is out, or at the bound. */
+static void
+on_stop_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct service *sv = arg;
+
+	(void)fd;
+	(void)what;
+	if (sv->d->nconns > 0 && monotime_ms() < sv->stop_deadline)
+		return;
+	if (sv->d->nconns > 0)
+		log_warning("main: %zu connection(s) still had replies unsent "
+		    "after %d ms: closing them", sv->d->nconns,
+		    SERVICE_STOP_FLUSH_MS);
+	event_base_loopexit(sv->d->base, NULL);
+}
+
 static void
 on_stop(evutil_socket_t sig, short what, void *arg)
 {
-	struct daemon *d = arg;
+	struct service *sv = arg;
+	struct timeval tv = {0, SERVICE_STOP_POLL_MS * 1000};
 
 	(void)what;
+	if (sv->stop_poll != NULL)
+		return;		/* stopping already, within its bound */
 	log_info("main: signal %d, exiting", (int)sig);
-	event_base_loopexit(d->base, NULL);
+	sdnotify_send(sv->sn, "STOPPING=1");
+	server_stop_accepting(sv->srv);
+	if (conn_shutdown(sv->d) == 0) {
+		event_base_loopexit(sv->d->base, NULL);
+		return;
+	}
+	sv->stop_deadline = monotime_ms() + SERVICE_STOP_FLUSH_MS;
+	sv->stop_poll = event_new(sv->d->base, -1, EV_PERSIST, on_stop_poll,
+	    sv);
+	if (sv->stop_poll == NULL || event_add(sv->stop_poll, &tv) < 0)
+		event_base_loopexit(sv->d->base, NULL);
+}
+
+/*
+ * The configuration as at start: defaults, the file, then the options.
+ * -1 with err naming the file, line and key (or the option) on error.
+ */
+static int
+load_config(const struct service *sv, struct config *cfg, char *err,
+    size_t errsz)
+{
+	char msg[400];
+	size_t i;
+
+	config_init(cfg);
+	if (config_load_file(cfg, sv->config_file ? sv->config_file :
+	    CONFIG_DEFAULT_FILE, sv->config_file != NULL, err, errsz) < 0)
+		return -1;
+	for (i = 0; i < sv->nsets; i++) {
+		if (config_set(cfg, sv->sets[i].key, sv->sets[i].value,
+		    CONFIG_ARGV, msg, sizeof(msg)) < 0) {
+			snprintf(err, errsz, "option --%s: %s",
+			    sv->sets[i].option, msg);
+			return -1;
+		}
+	}
+	if (!conninfo_parses(cfg->database)) {
+		snprintf(err, errsz, "database: not a valid libpq connection "
+		    "string");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * SIGHUP.  pgsync and answer keep pointers into the running config, so
+ * values move in with config_swap_key() (the struct itself never moves),
+ * and the keys a session reads only after that session is freed.
+ * postfix_compat and fingerprint_digest decide which rows are valid: they
+ * take a new session too, whose full load validates every row again.
+ */
+static void
+reload(struct service *sv)
+{
+	struct config next;
+	bool changed[sizeof(next.source)];
+	char err[512], msg[64];
+	bool session = false, cap = false;
+	size_t i, applied = 0, nkeys = config_key_count();
+
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)monotime_ms() * 1000);
+	sdnotify_send(sv->sn, msg);
+	if (load_config(sv, &next, err, sizeof(err)) < 0) {
+		log_error("main: SIGHUP: %s: keeping the running configuration",
+		    err);
+		config_free(&next);
+		log_info("main: SIGHUP, reloading the policy table");
+		pgsync_resync(sv->ps);
+		sdnotify_send(sv->sn, "READY=1");
+		return;
+	}
+	config_compare(sv->cfg, &next, changed);
+	for (i = 0; i < nkeys; i++) {
+		if (!changed[i])
+			continue;
+		switch (config_key_reload(i)) {
+		case RELOAD_RESTART:
+			log_warning("main: SIGHUP: %s changed: needs a restart "
+			    "(keeping the running value)", config_key_name(i));
+			changed[i] = false;
+			break;
+		case RELOAD_SESSION:
+			session = true;
+			break;
+		case RELOAD_LIVE:
+			session = session || config_key_revalidates(i);
+			cap = cap || strcmp(config_key_name(i),
+			    "max_connections") == 0;
+			break;
+		}
+	}
+	if (session) {
+		/* the data served stays; the new session replaces it */
+		pgsync_free(sv->ps);
+		sv->ps = NULL;
+	}
+	for (i = 0; i < nkeys; i++) {
+		if (!changed[i])
+			continue;
+		config_swap_key(sv->cfg, &next, i);
+		log_info("main: SIGHUP: %s changed", config_key_name(i));
+		applied++;
+	}
+	config_free(&next);
+	log_set_level((enum log_level)sv->cfg->log_level);
+	if (cap)
+		sv->d->max_conns = connection_cap(sv->cfg->max_connections);
+	if (session) {
+		log_info("main: SIGHUP: %zu key(s) changed: new database "
+		    "session, full reload of the policy table", applied);
+		sv->ps = pgsync_new(sv->d, NULL);
+	} else {
+		log_info("main: SIGHUP: %zu key(s) changed: reloading the "
+		    "policy table", applied);
+		pgsync_resync(sv->ps);
+	}
+	sdnotify_send(sv->sn, "READY=1");
+	sdnotify_update(sv->sn);
 }
 
 static void
@@ -176,8 +323,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
 	(void)what;
-	log_info("main: SIGHUP, reloading the policy table");
-	pgsync_resync(arg);
+	reload(arg);
 }
 
 /* --query and --check: the loader runs once, then the loop stops. */
@@ -493,15 +639,14 @@ main(int argc, char **argv)
 	struct review_opts ropts;
 	struct server *srv;
 	struct pgsync *ps;
+	struct sdnotify *sdnotify;
 	struct event *sigterm, *sigint, *sighup;
 	size_t nopt = 0, i;
 	int c, rc;
 	/* options are applied after the file, so remember them */
-	struct {
-		const char *key;
-		const char *option;	/* as typed, with dashes */
-		const char *value;
-	} sets[256];
+	struct setting sets[256];
+	struct service sv;
+	enum privdrop_status pds;
 	size_t nsets = 0;
 
 	opts[nopt++] = (struct option){"config", required_argument, NULL, 'c'};
@@ -648,24 +793,53 @@ main(int argc, char **argv)
 	d.max_conns = connection_cap(cfg.max_connections);
 	if ((srv = server_open(&d, err, sizeof(err))) == NULL)
 		log_fatal(1, "main: %s", err);
+	/*
+	 * Everything that needs root is done above this line (listeners,
+	 * the systemd socket): from here on, the configured user.  The
+	 * database session starts after the drop, so peer authentication
+	 * sees that user, and the state file is written as that user.
+	 */
+	sdnotify = sdnotify_open();
+	if ((pds = privdrop_to(cfg.user, err, sizeof(err))) != PRIVDROP_OK)
+		log_fatal(pds == PRIVDROP_CONFIG ? EXIT_USAGE : 1, "main: %s",
+		    err);
 	d.state = statefile_open(&d);
 	ps = pgsync_new(&d, NULL);
-	sigterm = evsignal_new(d.base, SIGTERM, on_stop, &d);
-	sigint = evsignal_new(d.base, SIGINT, on_stop, &d);
+	memset(&sv, 0, sizeof(sv));
+	sv.d = &d;
+	sv.cfg = &cfg;
+	sv.srv = srv;
+	sv.ps = ps;
+	sv.sn = sdnotify;
+	sv.config_file = config_file;
+	sv.sets = sets;
+	sv.nsets = nsets;
+	sigterm = evsignal_new(d.base, SIGTERM, on_stop, &sv);
+	sigint = evsignal_new(d.base, SIGINT, on_stop, &sv);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
-	sighup = evsignal_new(d.base, SIGHUP, on_hup, ps);
+	sighup = evsignal_new(d.base, SIGHUP, on_hup, &sv);
 	event_add(sighup, NULL);
 	log_info("main: tlspolicyd %s started, answering map %s%s",
 	    TLSPOLICYD_VERSION, cfg.map[0], cfg.nmap > 1 ? " and others" : "");
-	sd_notify_ready();
+	if (sdnotify_start(sdnotify, &d) < 0)
+		log_fatal(1, "main: cannot arm the systemd status timers");
+	sdnotify_send(sdnotify, "READY=1");
+	sdnotify_update(sdnotify);
 
 	event_base_dispatch(d.base);
 
-	/* after the loop: what is new goes to the state file (statefile.h) */
+	/*
+	 * SIGTERM's last step: the state file is written here, after the
+	 * clients were answered (statefile.h).
+	 */
 	statefile_close(d.state);
+	ps = sv.ps;		/* SIGHUP may have started another session */
 	pgsync_free(ps);
 	server_free(srv);
+	if (sv.stop_poll != NULL)
+		event_free(sv.stop_poll);
+	sdnotify_free(sdnotify);
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);

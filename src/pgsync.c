@@ -335,6 +335,7 @@ fail(struct pgsync *ps, const char *class, const char *detail)
 	clear_flight(ps);
 	syncplan_failed(&ps->plan);
 	d->in_sync = false;
+	d->db_connected = false;
 
 	if (ps->hooks.oneshot) {
 		if (ps->hooks.done != NULL)
@@ -1153,6 +1154,7 @@ on_io(evutil_socket_t fd, short what, void *arg)
 			event_assign(ps->ev_write, ps->d->base,
 			    PQsocket(ps->pg), EV_WRITE, on_write, ps);
 			log_debug("pgsync: connected");
+			ps->d->db_connected = true;
 			syncplan_session(&ps->plan);
 			send_query(ps, STEP_SETUP, ps->sql.setup);
 			return;
@@ -1340,6 +1342,9 @@ pgsync_free(struct pgsync *ps)
 {
 	if (ps == NULL)
 		return;
+	/* no session, nothing keeps the data current (SIGHUP starts another) */
+	ps->d->db_connected = false;
+	ps->d->in_sync = false;
 	event_free(ps->ev_io);
 	event_free(ps->ev_write);
 	event_free(ps->ev_slice);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_config - the configuration table (DESIGN.md "Config keys" and
- * "Command line"): defaults, value syntax and bounds, sources and lists,
+ * test_config - the configuration table (tlspolicyd.conf(5) and
+ * tlspolicyd(8)): defaults, value syntax and bounds, sources and lists,
  * and the file reader.  Every test frees its config: cmocka reports leaks.
  */
 #include "test.h"
@@ -840,6 +840,210 @@ test_config_load_file_line_length(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* --- SIGHUP: what changed, and how it is applied */
+
+static size_t
+key_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; config_key_name(i) != NULL; i++)
+		if (strcmp(config_key_name(i), name) == 0)
+			return i;
+	fprintf(stderr, "no key %s\n", name);
+	assert_true(false);
+	return 0;
+}
+
+static void
+test_config_compare_same(void **state)
+{
+	struct config a, b;
+	bool changed[sizeof(a.source)];
+	char err[256];
+	size_t i;
+
+	(void)state;
+	assert_true(config_key_count() <= sizeof(a.source));
+	assert_null(config_key_name(config_key_count()));
+	config_init(&a);
+	config_init(&b);
+	memset(changed, 1, sizeof(changed));
+	assert_int_equal(config_compare(&a, &b, changed), 0);
+	for (i = 0; i < config_key_count(); i++)
+		assert_false(changed[i]);
+	/* the default again, from the file; a digest in capitals: no change */
+	assert_int_equal(config_set(&b, "max_stale", "1h", CONFIG_FILE, err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "fingerprint_digest", "SHA256",
+	    CONFIG_FILE, err, sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "listen", CONFIG_DEFAULT_LISTEN,
+	    CONFIG_FILE, err, sizeof(err)), 0);
+	assert_int_equal(config_compare(&a, &b, changed), 0);
+	config_free(&a);
+	config_free(&b);
+}
+
+static const struct reload_case {
+	const char *key;
+	const char *value;
+	enum config_reload want;
+	bool revalidates;
+} reload_cases[] = {
+	{"listen", "unix:/run/tlspolicyd/socket", RELOAD_RESTART, false},
+	{"map", "other", RELOAD_RESTART, false},
+	{"user", "tlspolicyd", RELOAD_RESTART, false},
+	{"listen_owner", "postfix", RELOAD_RESTART, false},
+	{"listen_group", "postfix", RELOAD_RESTART, false},
+	{"listen_mode", "0600", RELOAD_RESTART, false},
+	{"state_file", "", RELOAD_RESTART, false},
+	{"database", "dbname=x", RELOAD_SESSION, false},
+	{"table", "other.t", RELOAD_SESSION, false},
+	{"column_target", "dest", RELOAD_SESSION, false},
+	{"column_policy", "p", RELOAD_SESSION, false},
+	{"column_parameters", "", RELOAD_SESSION, false},
+	{"column_active", "", RELOAD_SESSION, false},
+	{"column_expires", "", RELOAD_SESSION, false},
+	{"column_comment", "", RELOAD_SESSION, false},
+	{"poll_interval", "5s", RELOAD_SESSION, false},
+	{"reconcile_interval", "0", RELOAD_SESSION, false},
+	{"reconnect_max", "1s", RELOAD_SESSION, false},
+	{"connect_timeout", "3s", RELOAD_SESSION, false},
+	{"statement_timeout", "3s", RELOAD_SESSION, false},
+	{"log_level", "debug", RELOAD_LIVE, false},
+	{"max_stale", "1s", RELOAD_LIVE, false},
+	{"idle_timeout", "10s", RELOAD_LIVE, false},
+	{"max_connections", "10", RELOAD_LIVE, false},
+	{"parent_walk", "no", RELOAD_LIVE, false},
+	{"postfix_compat", "3.10", RELOAD_LIVE, true},
+	{"fingerprint_digest", "sha1", RELOAD_LIVE, true},
+	{"expiry_warning", "1d", RELOAD_LIVE, false},
+	{"global_level", "dane", RELOAD_LIVE, false},
+};
+
+/* Each key changed alone: only it differs, with its reload class. */
+static void
+test_config_compare_each_key(void **state)
+{
+	size_t c, i, covered = 0;
+
+	(void)state;
+	for (c = 0; c < sizeof(reload_cases) / sizeof(reload_cases[0]); c++) {
+		const struct reload_case *rc = &reload_cases[c];
+		struct config a, b;
+		bool changed[sizeof(a.source)];
+		char err[256];
+		size_t k = key_index(rc->key), n;
+
+		config_init(&a);
+		config_init(&b);
+		assert_int_equal(config_set(&b, rc->key, rc->value, CONFIG_FILE,
+		    err, sizeof(err)), 0);
+		n = config_compare(&a, &b, changed);
+		if (n != 1 || !changed[k] || config_key_reload(k) != rc->want ||
+		    config_key_revalidates(k) != rc->revalidates)
+			fprintf(stderr, "case %s = \"%s\": %zu changed, reload "
+			    "class %d (want %d)\n", rc->key, rc->value, n,
+			    (int)config_key_reload(k), (int)rc->want);
+		assert_int_equal(n, 1);
+		for (i = 0; i < config_key_count(); i++)
+			assert_int_equal(changed[i], i == k);
+		assert_int_equal(config_key_reload(k), rc->want);
+		assert_int_equal(config_key_revalidates(k), rc->revalidates);
+		config_free(&a);
+		config_free(&b);
+		covered++;
+	}
+	/* every key has a case, so a new key needs its reload class decided */
+	assert_int_equal(covered, config_key_count());
+}
+
+static void
+test_config_compare_lists(void **state)
+{
+	struct config a, b;
+	bool changed[sizeof(a.source)];
+	char err[256];
+
+	(void)state;
+	config_init(&a);
+	config_init(&b);
+	assert_int_equal(config_set(&a, "map", "one", CONFIG_FILE, err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&a, "map", "two", CONFIG_FILE, err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "map", "one", CONFIG_FILE, err,
+	    sizeof(err)), 0);
+	/* a prefix of the list is a change */
+	assert_int_equal(config_compare(&a, &b, changed), 1);
+	assert_true(changed[key_index("map")]);
+	assert_int_equal(config_set(&b, "map", "two", CONFIG_FILE, err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_compare(&a, &b, changed), 0);
+	config_free(&a);
+	config_free(&b);
+}
+
+/*
+ * config_swap_key moves a value with what derives from it and its source;
+ * both configs stay whole (cmocka reports a leak or a double free).
+ */
+static void
+test_config_swap_key(void **state)
+{
+	struct config run, next;
+	bool changed[sizeof(run.source)];
+	char err[256];
+	char *table;
+
+	(void)state;
+	config_init(&run);
+	config_init(&next);
+	table = run.table;
+	assert_int_equal(config_set(&next, "max_stale", "5s", CONFIG_FILE, err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&next, "fingerprint_digest", "sha1",
+	    CONFIG_FILE, err, sizeof(err)), 0);
+	assert_int_equal(config_set(&next, "database", "dbname=x",
+	    CONFIG_FILE, err, sizeof(err)), 0);
+	assert_int_equal(config_set(&next, "listen", "inet:127.0.0.1:1",
+	    CONFIG_FILE, err, sizeof(err)), 0);
+	assert_int_equal(config_set(&next, "listen", "inet:127.0.0.1:2",
+	    CONFIG_FILE, err, sizeof(err)), 0);
+	assert_int_equal(config_set(&next, "log_level", "debug", CONFIG_FILE,
+	    err, sizeof(err)), 0);
+	assert_int_equal(config_compare(&run, &next, changed), 5);
+
+	config_swap_key(&run, &next, key_index("max_stale"));
+	config_swap_key(&run, &next, key_index("fingerprint_digest"));
+	config_swap_key(&run, &next, key_index("database"));
+	config_swap_key(&run, &next, key_index("log_level"));
+	assert_int_equal(run.max_stale, 5 * SEC);
+	assert_string_equal(run.fingerprint_digest, "sha1");
+	assert_int_equal(run.fingerprint_len, 20);
+	assert_string_equal(run.database, "dbname=x");
+	assert_int_equal(run.log_level, LOG_LEVEL_DEBUG);
+	assert_false(config_is_default(&run, "max_stale"));
+	/* the old values went the other way, for config_free */
+	assert_int_equal(next.max_stale, 3600 * SEC);
+	assert_string_equal(next.fingerprint_digest, "sha256");
+	assert_int_equal(next.fingerprint_len, 32);
+	assert_true(config_is_default(&next, "max_stale"));
+	/* what was not swapped is untouched, and pointers into it hold */
+	assert_true(run.table == table);
+	assert_int_equal(run.nlisten, 1);
+	assert_int_equal(config_compare(&run, &next, changed), 5);
+	assert_true(changed[key_index("listen")]);
+
+	config_swap_key(&run, &next, key_index("listen"));
+	assert_int_equal(run.nlisten, 2);
+	assert_string_equal(run.listen[1], "inet:127.0.0.1:2");
+	assert_int_equal(next.nlisten, 1);
+	assert_string_equal(next.listen[0], CONFIG_DEFAULT_LISTEN);
+	config_free(&run);
+	config_free(&next);
+}
+
 int
 main(void)
 {
@@ -859,6 +1063,10 @@ main(void)
 		cmocka_unit_test(test_config_load_file_errors),
 		cmocka_unit_test(test_config_load_file_missing),
 		cmocka_unit_test(test_config_load_file_line_length),
+		cmocka_unit_test(test_config_compare_same),
+		cmocka_unit_test(test_config_compare_each_key),
+		cmocka_unit_test(test_config_compare_lists),
+		cmocka_unit_test(test_config_swap_key),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
