@@ -74,7 +74,7 @@ $(B)/%.o: src/%.c
 UT = $(B)/tests
 UNIT_CFLAGS = $(ALL_CFLAGS) -Itests/lib -DUNIT_TESTING
 UNIT_TESTS = netstring sockmap hostname target policy snapshot snapfile \
-	config syncplan syncsql answer review lifecycle log
+	config syncplan syncsql answer review lifecycle log metrics
 unit_src_netstring = src/netstring.c
 unit_src_log = src/log.c
 unit_src_sockmap = src/sockmap.c src/netstring.c
@@ -87,6 +87,8 @@ unit_src_config = src/config.c src/log.c src/xalloc.c src/policy.c src/hostname.
 unit_src_lifecycle = src/lifecycle.c src/policy.c src/hostname.c
 unit_src_answer = src/answer.c src/sockmap.c src/netstring.c src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c src/lifecycle.c
 unit_src_syncplan = src/syncplan.c
+unit_src_metrics = src/metrics.c src/snapshot.c src/lifecycle.c src/target.c src/policy.c src/hostname.c src/log.c src/xalloc.c
+unit_libs_metrics = $(shell $(PKG_CONFIG) --libs libevent)
 unit_src_syncsql = src/syncsql.c src/xalloc.c
 unit_src_review = src/review.c src/lifecycle.c src/policy.c src/postconf.c src/target.c src/hostname.c src/log.c src/xalloc.c
 
@@ -94,7 +96,8 @@ define unit_rule
 $(UT)/test_$(1): tests/unit/test_$(1).c $(unit_src_$(1)) $(wildcard include/*.h) tests/lib/test.h
 	@mkdir -p $$(@D)
 	$$(CC) $$(UNIT_CFLAGS) -o $$@ tests/unit/test_$(1).c $(unit_src_$(1)) \
-		$$(ALL_LDFLAGS) $$(shell $$(PKG_CONFIG) --libs libidn2) -lcmocka
+		$$(ALL_LDFLAGS) $$(shell $$(PKG_CONFIG) --libs libidn2) \
+		$(unit_libs_$(1)) -lcmocka
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
@@ -109,7 +112,8 @@ tests/blackbox/framing: tests/blackbox/framing.c
 
 # Every script runs even when one fails; the target fails if any did.
 check-integration: $(BIN) tests/integration/sockmap_probe
-	@rc=0; for t in run hostile replicas lifecycle service statefile; do \
+	@rc=0; for t in run hostile replicas lifecycle service statefile \
+		metrics; do \
 		echo "TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/$$t.sh"; \
 		TLSPOLICYD=$(CURDIR)/$(BIN) bash tests/integration/$$t.sh || rc=1; \
 	done; exit $$rc

@@ -172,6 +172,24 @@
 #define SERVER_EVICT_LOG_MS 60000
 
 /*
+ * The metrics_listen HTTP server (/metrics, /health) answers a scraper
+ * and a health probe, a few requests a minute.  A request's headers: a
+ * scraper sends a few hundred bytes, so 8 KiB is generous and a larger
+ * one is refused before it is kept.  A body: none is wanted; a stray one
+ * up to 1 KiB is read so the client gets its 405.  A connection idle or
+ * slow for METRICS_TIMEOUT_S is closed, so a stalled client cannot hold
+ * its descriptor for long (libevent 2.1 has no cap on HTTP connections);
+ * a burst waits in a listen backlog of METRICS_BACKLOG.  The
+ * exposition text is about 5 KiB; METRICS_MAX_TEXT leaves room for it to
+ * grow, and metrics_format() never writes past it.
+ */
+#define METRICS_MAX_HEADERS 8192
+#define METRICS_MAX_BODY 1024
+#define METRICS_TIMEOUT_S 10
+#define METRICS_BACKLOG 16
+#define METRICS_MAX_TEXT 16384
+
+/*
  * How long one loop turn may spend building a snapshot from a full load
  * before yielding, in microseconds.  Lookups wait at most about this long.
  */

@@ -52,6 +52,7 @@ struct config {
 	char *listen_group;
 	unsigned long listen_mode;
 	char *state_file;	/* "" = none */
+	char *metrics_listen;	/* "" = off, else inet:HOST:PORT */
 
 	/* where each key was last set: 0 default, then config_set's source */
 	unsigned char source[48];

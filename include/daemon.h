@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "stats.h"
+
 struct event_base;
 struct event;
 struct conn;
@@ -45,6 +47,8 @@ struct daemon {
 
 	/* the state file (statefile.h); NULL when state_file is empty */
 	struct statefile *state;
+	/* counters for /metrics (stats.h): plain fields, written on the loop */
+	struct stats stats;
 
 	/* the connections (conn.c), least recently active first */
 	struct conn *conn_oldest;

@@ -40,6 +40,7 @@ enum type {
 	T_LEVEL,	/* a Postfix security level, or empty */
 	T_MODE,		/* octal permission bits, at most 0777 */
 	T_PATH,		/* an absolute path, or empty for "none" */
+	T_ENDPOINT,	/* inet:HOST:PORT, or empty for "off" */
 };
 
 struct key {
@@ -127,6 +128,9 @@ static const struct key keys[] = {
 	{"state_file", T_PATH, RELOAD_RESTART, OFF(state_file), 0, 0,
 	    CONFIG_DEFAULT_STATE_FILE, "snapshot kept for a restart while the "
 	    "database is down (empty: none)"},
+	{"metrics_listen", T_ENDPOINT, RELOAD_RESTART, OFF(metrics_listen), 0,
+	    0, "", "inet:HOST:PORT for /metrics and /health over HTTP "
+	    "(empty: off)"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -382,6 +386,16 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 		xfree(*(char **)field);
 		*(char **)field = xstrdup(v);
 		return 0;
+	case T_ENDPOINT:
+		if (v[0] != '\0' && (strncmp(v, "inet:", 5) != 0 ||
+		    !valid_endpoint(v))) {
+			snprintf(err, errsz, "%s: \"%s\" is not inet:HOST:PORT "
+			    "or empty", k->name, v);
+			return -1;
+		}
+		xfree(*(char **)field);
+		*(char **)field = xstrdup(v);
+		return 0;
 	case T_MODE:
 		errno = 0;
 		ul = strtoul(v, &end, 8);
@@ -519,7 +533,7 @@ config_free(struct config *cfg)
 			while (n > 0)
 				xfree(list[--n]);
 		} else if (keys[i].type == T_STRING ||
-		    keys[i].type == T_PATH ||
+		    keys[i].type == T_PATH || keys[i].type == T_ENDPOINT ||
 		    keys[i].type == T_IDENT || keys[i].type == T_TABLE ||
 		    keys[i].type == T_DIGEST || keys[i].type == T_LEVEL) {
 			xfree(*(char **)field);
@@ -642,6 +656,7 @@ same_value(const struct config *a, const struct config *b,
 	}
 	case T_STRING:
 	case T_PATH:
+	case T_ENDPOINT:
 	case T_IDENT:
 	case T_TABLE:
 	case T_LEVEL:

@@ -35,6 +35,7 @@
 #include "daemon.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "monotime.h"
 #include "pgsync.h"
 #include "postconf.h"
@@ -638,6 +639,7 @@ main(int argc, char **argv)
 	bool foreground = false, check = false, review = false;
 	struct review_opts ropts;
 	struct server *srv;
+	struct metrics *metrics;
 	struct pgsync *ps;
 	struct sdnotify *sdnotify;
 	struct event *sigterm, *sigint, *sighup;
@@ -793,6 +795,8 @@ main(int argc, char **argv)
 	d.max_conns = connection_cap(cfg.max_connections);
 	if ((srv = server_open(&d, err, sizeof(err))) == NULL)
 		log_fatal(1, "main: %s", err);
+	if ((metrics = metrics_open(&d, err, sizeof(err))) == NULL)
+		log_fatal(1, "main: %s", err);
 	/*
 	 * Everything that needs root is done above this line (listeners,
 	 * the systemd socket): from here on, the configured user.  The
@@ -837,6 +841,7 @@ main(int argc, char **argv)
 	ps = sv.ps;		/* SIGHUP may have started another session */
 	pgsync_free(ps);
 	server_free(srv);
+	metrics_free(metrics);
 	if (sv.stop_poll != NULL)
 		event_free(sv.stop_poll);
 	sdnotify_free(sdnotify);

@@ -276,10 +276,13 @@ arm_expiry(struct pgsync *ps)
 		return;
 	next = snapshot_next_expiry(ps->d->snap);
 	if (isinf(next)) {
+		ps->d->stats.next_expiry_mono = 0;
 		event_del(ps->ev_expire);
 		return;
 	}
 	wait = next - db_now(ps);
+	/* for /metrics: on the local monotonic clock, like the timer */
+	ps->d->stats.next_expiry_mono = monotime_sec() + (wait > 0 ? wait : 0);
 	wait = wait < 0 ? 0 : wait > EXPIRY_ARM_MAX ? EXPIRY_ARM_MAX : wait;
 	tv = ms_tv((unsigned long)(wait * 1000) + 1);
 	event_add(ps->ev_expire, &tv);
@@ -561,6 +564,8 @@ apply_refresh(struct pgsync *ps, const PGresult *res)
 		add_row(ps, d->snap, res, i, true);
 	arm_expiry(ps);
 	syncplan_applied(&ps->plan);
+	d->stats.refreshes++;
+	d->stats.generation = ps->plan.applied;
 	log_debug("pgsync: applied generation %" PRId64 ": %zu target(s), "
 	    "%d row(s)", ps->plan.applied, ps->nflight, n);
 	clear_flight(ps);
@@ -704,6 +709,9 @@ swap_in(struct pgsync *ps)
 	arm_expiry(ps);
 	syncplan_loaded(&ps->plan, ps->load_gen, ps->load_trusted,
 	    ps->load_triggers);
+	d->stats.loads++;
+	d->stats.load_seconds = monotime_sec() - ps->load_started;
+	d->stats.generation = ps->load_gen;
 	mark_current(ps);
 	statefile_changed(d->state, ps->load_gen);
 	d->why[0] = '\0';
@@ -1223,6 +1231,7 @@ on_reconnect(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	((struct pgsync *)arg)->d->stats.reconnects++;
 	connect_start(arg);
 }
 

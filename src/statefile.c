@@ -341,6 +341,7 @@ writer_done(struct statefile *st)
 	if (sscanf(st->msg, "ok %" SCNu64 " %lf", &bytes, &ms) == 2 &&
 	    (r < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0))) {
 		st->saved_at = st->writing_at;
+		st->d->stats.state_saved_at = (double)st->saved_at;
 		log_debug("statefile: wrote %s: %zu rows, %" PRIu64 " KiB, "
 		    "generation %" PRId64 ", in %.0f ms (fork %.1f ms)",
 		    st->path, st->writing_rows, bytes / 1024, st->generation,
@@ -582,6 +583,7 @@ statefile_flush(struct statefile *st)
 		return;
 	}
 	st->saved_at = d->current_at;
+	st->d->stats.state_saved_at = (double)st->saved_at;
 	st->dirty = false;
 	log_info("statefile: saved %zu rows to %s in %.0f ms",
 	    snapshot_rows(d->snap), st->path, (monotime_sec() - t0) * 1000);
@@ -673,6 +675,7 @@ statefile_serve(struct statefile *st)
 	d->current_mono = monotime_sec() - age;
 	d->in_sync = false;
 	st->saved_at = (time_t)meta.saved;
+	st->d->stats.state_saved_at = (double)st->saved_at;
 	st->generation = meta.generation;
 	lifecycle_utc((double)meta.saved, when, sizeof(when));
 	if (age > (double)d->cfg->max_stale / 1000)

@@ -897,6 +897,7 @@ static const struct reload_case {
 	{"listen_group", "postfix", RELOAD_RESTART, false},
 	{"listen_mode", "0600", RELOAD_RESTART, false},
 	{"state_file", "", RELOAD_RESTART, false},
+	{"metrics_listen", "inet:127.0.0.1:9100", RELOAD_RESTART, false},
 	{"database", "dbname=x", RELOAD_SESSION, false},
 	{"table", "other.t", RELOAD_SESSION, false},
 	{"column_target", "dest", RELOAD_SESSION, false},
