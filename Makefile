@@ -12,7 +12,20 @@
 #                      ASan + UBSan
 #   make fuzz          every fuzz harness for FUZZ_SECONDS (default 60)
 #   make bench         benchmarks, never part of check: docs/benchmarks.md
-#   make install       PREFIX, DESTDIR, SBINDIR, MANDIR, SYSCONFDIR
+#   make install       the binary, both man pages, the sample config (and
+#                      tlspolicyd.conf when there is none: a live config is
+#                      never overwritten), schema.sql and example-rows.sql,
+#                      the systemd units (ExecStart rewritten to SBINDIR and
+#                      SYSCONFDIR) and the sysusers.d file, under DESTDIR:
+#                      PREFIX (/usr/local), SBINDIR, MANDIR, SYSCONFDIR
+#                      (/etc), PKGDATADIR ($(PREFIX)/share/tlspolicyd),
+#                      SYSTEMDUNITDIR ($(PREFIX)/lib/systemd/system) and
+#                      SYSUSERSDIR ($(PREFIX)/lib/sysusers.d), all searched
+#                      by systemd
+#   make uninstall     removes what install put there, never tlspolicyd.conf
+#   make check-install the installed tree, man --warnings, the unit's
+#                      systemd-analyze exposure (tests/install.sh; part of
+#                      check; needs neither root nor PostgreSQL)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -21,6 +34,9 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+PKGDATADIR ?= $(PREFIX)/share/tlspolicyd
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 VARIANT ?= release
 FUZZ_SECONDS ?= 60
 
@@ -58,7 +74,7 @@ endif
 
 .PHONY: all check check-unit check-blackbox check-integration check-e2e \
 	check-agreement check-tls check-asan docs-check fuzz fuzz-build bench bench-run demo \
-	install uninstall clean
+	install uninstall check-install clean
 
 all: $(BIN)
 
@@ -142,6 +158,7 @@ check:
 	@$(MAKE) --no-print-directory check-unit
 	@$(MAKE) --no-print-directory check-blackbox
 	@$(MAKE) --no-print-directory docs-check
+	@$(MAKE) --no-print-directory check-install
 	@$(MAKE) --no-print-directory check-integration
 	@$(MAKE) --no-print-directory check-e2e
 	@$(MAKE) --no-print-directory check-agreement
@@ -205,20 +222,54 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@bash tools/demo.sh
 
+# The units name the binary and the config where PREFIX=/usr/local and
+# SYSCONFDIR=/etc put them; install rewrites their ExecStart lines.
+UNIT_SED = -e '/^ExecStart=/s|/usr/local/sbin/tlspolicyd|$(SBINDIR)/tlspolicyd|' \
+	   -e '/^ExecStart=/s| -c /etc/tlspolicyd.conf| -c $(SYSCONFDIR)/tlspolicyd.conf|'
+UNITS = tlspolicyd.service tlspolicyd-review.service tlspolicyd-review.timer
+SHARED = schema.sql example-rows.sql
+
 install: $(BIN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR) \
+		$(DESTDIR)$(PKGDATADIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/tlspolicyd
 	install -m 0644 docs/tlspolicyd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 docs/tlspolicyd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 contrib/tlspolicyd.conf.sample \
 		$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf.sample
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf ]; then \
+		echo "$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf exists: kept"; \
+	else \
+		echo install -m 0644 contrib/tlspolicyd.conf.sample \
+			$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf; \
+		install -m 0644 contrib/tlspolicyd.conf.sample \
+			$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf; \
+	fi
+	install -m 0644 $(SHARED:%=contrib/postgresql/%) $(DESTDIR)$(PKGDATADIR)/
+	@set -e; for u in $(UNITS); do \
+		f=$(DESTDIR)$(SYSTEMDUNITDIR)/$$u; \
+		echo "sed ... contrib/systemd/$$u > $$f"; \
+		sed $(UNIT_SED) contrib/systemd/$$u > $$f; chmod 0644 $$f; \
+	done
+	install -m 0644 contrib/systemd/tlspolicyd.sysusers \
+		$(DESTDIR)$(SYSUSERSDIR)/tlspolicyd.conf
+	@[ -n "$(DESTDIR)" ] || echo "next: systemd-sysusers &&" \
+		"systemctl daemon-reload && systemctl enable --now tlspolicyd"
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/tlspolicyd \
 		$(DESTDIR)$(MANDIR)/man8/tlspolicyd.8 \
 		$(DESTDIR)$(MANDIR)/man5/tlspolicyd.conf.5 \
-		$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf.sample
+		$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf.sample \
+		$(SHARED:%=$(DESTDIR)$(PKGDATADIR)/%) \
+		$(UNITS:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%) \
+		$(DESTDIR)$(SYSUSERSDIR)/tlspolicyd.conf
+	rmdir $(DESTDIR)$(PKGDATADIR) 2>/dev/null || true
+
+check-install: $(BIN)
+	@VARIANT=$(VARIANT) bash tests/install.sh
 
 clean:
 	rm -rf build tlspolicyd tests/integration/sockmap_probe \
