@@ -170,7 +170,7 @@ check-asan:
 		check-integration
 
 # --- fuzzing (clang libFuzzer)
-FUZZERS = netstring sockmap target policy config review snapfile
+FUZZERS = netstring sockmap target policy config review snapfile metrics
 fuzz_src_snapfile = src/snapfile.c src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c
 FZ = build/fuzz
 fuzz_src_netstring = src/netstring.c
@@ -179,13 +179,15 @@ fuzz_src_target = src/target.c src/hostname.c
 fuzz_src_policy = src/policy.c src/hostname.c
 fuzz_src_config = src/config.c src/log.c src/xalloc.c src/policy.c src/hostname.c
 fuzz_src_review = src/review.c src/lifecycle.c src/policy.c src/postconf.c src/target.c src/hostname.c src/log.c src/xalloc.c
+fuzz_src_metrics = src/metrics.c src/snapshot.c src/lifecycle.c src/target.c src/policy.c src/hostname.c src/log.c src/xalloc.c
+fuzz_libs_metrics = $(shell $(PKG_CONFIG) --libs libevent)
 FUZZ_CFLAGS = $(STD) -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined
 
 define fuzz_rule
 $(FZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(fuzz_src_$(1)) $(wildcard include/*.h)
 	@mkdir -p $$(@D)
 	clang $$(FUZZ_CFLAGS) -o $$@ tests/fuzz/fuzz_$(1).c $(fuzz_src_$(1)) \
-		$$(shell $$(PKG_CONFIG) --libs libidn2)
+		$$(shell $$(PKG_CONFIG) --libs libidn2) $(fuzz_libs_$(1))
 endef
 $(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))
 

@@ -173,19 +173,28 @@
 
 /*
  * The metrics_listen HTTP server (/metrics, /health) answers a scraper
- * and a health probe, a few requests a minute.  A request's headers: a
- * scraper sends a few hundred bytes, so 8 KiB is generous and a larger
- * one is refused before it is kept.  A body: none is wanted; a stray one
- * up to 1 KiB is read so the client gets its 405.  A connection idle or
- * slow for METRICS_TIMEOUT_S is closed, so a stalled client cannot hold
- * its descriptor for long (libevent 2.1 has no cap on HTTP connections);
- * a burst waits in a listen backlog of METRICS_BACKLOG.  The
- * exposition text is about 5 KiB; METRICS_MAX_TEXT leaves room for it to
- * grow, and metrics_format() never writes past it.
+ * and a health probe, a few requests a minute, so each bound is what one
+ * client may hold, small enough that a local user flooding the port holds
+ * nothing the lookups need (the descriptors come out of main.c's
+ * FD_RESERVE of 64, beside the database's).  At most METRICS_MAX_CONNS
+ * connections are open; a new one over that is closed at once: 8 leaves
+ * room for a few scrapers and probes at the same moment.  Each lives at
+ * most METRICS_DEADLINE_MS from accept, whatever it sends: a scrape takes
+ * milliseconds, and a client dripping a byte a second is closed all the
+ * same (an idle timeout would be reset by every byte).  The request line
+ * and headers: a scraper sends a few hundred bytes, so 8 KiB is generous,
+ * and more is refused (431) before it is kept; a body is never read.
+ * After the reply, up to METRICS_DRAIN_MAX bytes the client still sends
+ * (a body) are read and dropped until it closes, so the close does not
+ * reset the connection before the reply is read.  A burst waits in a
+ * listen backlog of METRICS_BACKLOG.  The exposition text is about
+ * 5 KiB; METRICS_MAX_TEXT leaves room for it to grow, and
+ * metrics_format() never writes past it.
  */
+#define METRICS_MAX_CONNS 8
+#define METRICS_DEADLINE_MS 5000
 #define METRICS_MAX_HEADERS 8192
-#define METRICS_MAX_BODY 1024
-#define METRICS_TIMEOUT_S 10
+#define METRICS_DRAIN_MAX 65536
 #define METRICS_BACKLOG 16
 #define METRICS_MAX_TEXT 16384
 

@@ -2,13 +2,15 @@
 /*
  * metrics - /metrics (Prometheus text exposition format 0.0.4) and
  * /health over HTTP on metrics_listen (inet:HOST:PORT; "" = off), served
- * by libevent's evhttp on the daemon's loop.
+ * on the daemon's loop by a small HTTP/1.0-style responder (one request
+ * per connection, then close; metrics.c says why not evhttp).
  *
- * Two parts: metrics_format() and metrics_health() are pure (they read
- * what they are given and write text: unit-tested), the rest is the
- * shell that gathers a struct metrics_view from the daemon at each scrape
- * and answers HTTP.  A scrape costs O(1) in the size of the table: the
- * snapshot keeps its counts up to date (snapshot_counts()).
+ * Three parts are pure (they read what they are given and write text or
+ * a verdict: unit-tested, and the parser fuzzed): metrics_format(),
+ * metrics_health() and metrics_parse_request().  The rest is the shell
+ * that accepts, reads the request, gathers a struct metrics_view from the
+ * daemon and writes the reply.  A scrape costs O(1) in the size of the
+ * table: the snapshot keeps its counts up to date (snapshot_counts()).
  */
 #ifndef TLSPOLICYD_METRICS_H
 #define TLSPOLICYD_METRICS_H
@@ -59,6 +61,34 @@ size_t metrics_format(const struct stats *s, const struct metrics_view *v,
 int metrics_health(const struct daemon *d, double now, char *out,
     size_t outsz);
 
+/* What a complete request asks for (metrics_parse_request()). */
+struct metrics_request {
+	bool head;		/* HEAD: the reply has no body */
+	bool health;		/* /health, else /metrics (when 200) */
+	size_t len;		/* the head's bytes, its empty line included */
+};
+
+/*
+ * Parse the head of one HTTP/1.x request (request line, headers, empty
+ * line) from the first len bytes a client sent (never read past
+ * METRICS_MAX_HEADERS).  Returns 0 while the head is incomplete and may
+ * still fit; else the status to answer:
+ *   200  GET or HEAD of /metrics or /health (r says which);
+ *   400  not "METHOD SP /path SP HTTP/x.y", a malformed header line, a
+ *        NUL or bare CR anywhere in the head;
+ *   404  another path (the query, if any, is ignored);
+ *   405  another method on one of the two paths;
+ *   431  no empty line within METRICS_MAX_HEADERS bytes;
+ *   505  a version other than HTTP/1.0 or HTTP/1.1.
+ * A malformed line is answered as soon as it is complete (404/405 wait
+ * for the whole head).  Lines end in CRLF or LF.  Anything after the
+ * head (a body) is not looked at.  r->head is set whenever the method is
+ * HEAD and the request line is well formed, so no error reply to a HEAD
+ * has a body either.
+ */
+int metrics_parse_request(const char *buf, size_t len,
+    struct metrics_request *r);
+
 /*
  * Bind metrics_listen (at start, before privileges are dropped) and serve
  * on d->base; with metrics_listen empty, nothing is bound.  Sets
@@ -66,7 +96,7 @@ int metrics_health(const struct daemon *d, double now, char *out,
  */
 struct metrics *metrics_open(struct daemon *d, char *err, size_t errsz);
 
-/* Close the listener and any HTTP connection.  NULL is a no-op. */
+/* Close the listener and every HTTP connection.  NULL is a no-op. */
 void metrics_free(struct metrics *m);
 
 #endif

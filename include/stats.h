@@ -63,6 +63,13 @@ struct stats {
 
 	/* metrics.c: process start, wall clock */
 	double started_at;
+	/*
+	 * metrics.c: metrics_listen connections closed at once because
+	 * METRICS_MAX_CONNS were open, and closed at METRICS_DEADLINE_MS
+	 * before their reply was out.
+	 */
+	uint64_t http_refused;
+	uint64_t http_timeouts;
 };
 
 /* Upper bound of latency bucket i < STATS_LATENCY_BOUNDS, nanoseconds. */

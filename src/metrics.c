@@ -1,28 +1,50 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * metrics - /metrics and /health over HTTP (libevent's evhttp).
+ * metrics - /metrics and /health over HTTP, on the daemon's loop.
  *
  * The pure half: metrics_format() writes the Prometheus text exposition
  * format 0.0.4 (HELP and TYPE lines, counters with _total, seconds and
  * fixed histogram buckets, cumulated here from the per-bucket counts of
  * stats.h); metrics_health() decides /health by the same rules as the
- * TEMP replies of answer.c, so a probe and a lookup never disagree.
+ * TEMP replies of answer.c, so a probe and a lookup never disagree;
+ * metrics_parse_request() reads a request's head and says what to answer.
  *
  * The shell: one listener on metrics_listen, bound at start (before the
- * privilege drop).  Each scrape reads the daemon's fields and the
- * snapshot's counts, O(1) however big the table; nothing here runs on
- * the lookup path.  The server is bounded (bounds.h): header and body
- * sizes, a read/write timeout and a short listen backlog.  libevent 2.1
- * has no limit on the number of HTTP connections (evhttp 2.2 adds one):
- * the timeout is what frees a slot a client holds, which is why the
- * listener belongs on the loopback (README, tlspolicyd.conf(5)).
+ * privilege drop), and a small HTTP/1.0-style responder on raw events:
+ * one request per connection, the reply written whole (HTTP/1.1 status
+ * line, Content-Length, Connection: close), then the write side shut and
+ * the connection closed when the client closes.  Each scrape reads the
+ * daemon's fields and the snapshot's counts, O(1) however big the table;
+ * nothing here runs on the lookup path.
+ *
+ * Why not libevent's evhttp (which issue 9 named): in libevent 2.1
+ * (Debian 12 ships 2.1.12) it has no cap on connections
+ * (evhttp_set_max_connections() is 2.2), its timeout is an idle timeout
+ * that every byte resets, and it accepts inside itself, so no hook can
+ * count, cap or put a deadline on a connection before a request arrives.
+ * A review's reproduction held 208 connections dripping a byte each 4 s
+ * under `ulimit -n 200`: postmap lookups timed out, the database
+ * reconnect failed ("could not create socket: Too many open files"), and
+ * the listener, which had no error callback, logged "Error from accept()
+ * call" 13.6 million times (720 MB in 40 s, a CPU spin).  Here a
+ * connection over METRICS_MAX_CONNS is closed at once, each lives at most
+ * METRICS_DEADLINE_MS from accept whatever it sends, and an accept error
+ * (EMFILE, ENFILE) pauses the listener SERVER_ACCEPT_BACKOFF_MS, as
+ * server.c does for the socketmap listeners.  A local user can still keep
+ * the 8 slots full and so fail scrapes (which a scraper reports as the
+ * target down), but no longer take a descriptor a lookup or the database
+ * needs.
  *
  * Invariants: GET and HEAD on /metrics and /health only (any other path
- * 404, any other method 405); no label value comes from outside, so none
- * is escaped; the text is never longer than METRICS_MAX_TEXT.
- * Limits: METRICS_MAX_HEADERS, METRICS_MAX_BODY, METRICS_TIMEOUT_S,
- * METRICS_BACKLOG, METRICS_MAX_TEXT.
+ * 404, any other method 405, what is not HTTP/1.x 400 or 505); a body is
+ * never read; no label value comes from outside, so none is escaped; the
+ * text is never longer than METRICS_MAX_TEXT; nothing but hc_close()
+ * frees a connection, and every connection has its deadline armed.
+ * Limits: METRICS_MAX_CONNS, METRICS_DEADLINE_MS, METRICS_MAX_HEADERS,
+ * METRICS_DRAIN_MAX, METRICS_BACKLOG, METRICS_MAX_TEXT,
+ * SERVER_ACCEPT_BACKOFF_MS.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netdb.h>
@@ -31,11 +53,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
 #include "bounds.h"
@@ -47,10 +67,37 @@
 #include "snapshot.h"
 #include "xalloc.h"
 
+enum hc_state {
+	HC_READ,		/* reading the request's head */
+	HC_WRITE,		/* writing the reply */
+	HC_DRAIN,		/* reply out, write side shut: until EOF */
+};
+
+/* One HTTP connection. */
+struct hconn {
+	struct metrics *m;
+	struct hconn *prev;
+	struct hconn *next;
+	evutil_socket_t fd;
+	enum hc_state state;
+	struct event *rd;	/* readable: HC_READ and HC_DRAIN */
+	struct event *wr;	/* writable: HC_WRITE, while the reply waits */
+	struct event *deadline;	/* METRICS_DEADLINE_MS after accept */
+	char *out;		/* the reply (heap, exact size) */
+	size_t outlen;
+	size_t outoff;		/* written so far */
+	size_t inlen;		/* bytes of in[] read */
+	size_t drained;		/* bytes dropped in HC_DRAIN */
+	char in[METRICS_MAX_HEADERS];
+};
+
 struct metrics {
 	struct daemon *d;
-	struct evhttp *http;		/* NULL: metrics_listen is off */
-	struct evconnlistener *lev;	/* owned by http */
+	const char *endpoint;
+	struct evconnlistener *lev;	/* NULL: metrics_listen is off */
+	struct event *resume;		/* re-enables lev after an error */
+	struct hconn *conns;		/* open connections */
+	size_t nconns;
 };
 
 /* --- the pure half */
@@ -183,6 +230,10 @@ metrics_format(const struct stats *s, const struct metrics_view *v,
 	    "ones.");
 	counter(&t, "connections_refused_total", v->conns_refused,
 	    "Connections closed at once at max_connections, none idle.");
+	counter(&t, "http_refused_total", s->http_refused, "metrics_listen "
+	    "connections closed at once: the most allowed were open.");
+	counter(&t, "http_timeouts_total", s->http_timeouts, "metrics_listen "
+	    "connections closed at the deadline before their reply was out.");
 
 	gauge(&t, "snapshot_rows", v->rows, "Rows served from memory, valid "
 	    "or invalid.");
@@ -246,6 +297,112 @@ metrics_health(const struct daemon *d, double now, char *out, size_t outsz)
 	return 200;
 }
 
+/* RFC 9110 tchar: a method's or a header name's characters. */
+static bool
+tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' &&
+	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* "METHOD SP /target SP HTTP/x.y" (n bytes, no line end): a status. */
+static int
+request_line(const char *p, size_t n, struct metrics_request *r)
+{
+	const char *end = p + n, *sp, *target, *v;
+	size_t mlen, tlen, plen, i;
+
+	if ((sp = memchr(p, ' ', n)) == NULL || sp == p)
+		return 400;
+	mlen = (size_t)(sp - p);
+	for (i = 0; i < mlen; i++)
+		if (!tchar((unsigned char)p[i]))
+			return 400;
+	target = sp + 1;
+	if ((sp = memchr(target, ' ', (size_t)(end - target))) == NULL)
+		return 400;
+	tlen = (size_t)(sp - target);
+	if (tlen == 0 || target[0] != '/')
+		return 400;
+	for (i = 0; i < tlen; i++)
+		if ((unsigned char)target[i] <= 0x20 ||
+		    (unsigned char)target[i] >= 0x7f)
+			return 400;
+	v = sp + 1;
+	if (end - v != 8 || memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' ||
+	    v[5] > '9' || v[6] != '.' || v[7] < '0' || v[7] > '9')
+		return 400;
+	r->head = mlen == 4 && memcmp(p, "HEAD", 4) == 0;
+	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+		return 505;
+	for (plen = 0; plen < tlen; plen++)
+		if (target[plen] == '?' || target[plen] == '#')
+			break;
+	if (plen == 8 && memcmp(target, "/metrics", 8) == 0)
+		r->health = false;
+	else if (plen == 7 && memcmp(target, "/health", 7) == 0)
+		r->health = true;
+	else
+		return 404;
+	if (!r->head && !(mlen == 3 && memcmp(p, "GET", 3) == 0))
+		return 405;
+	return 200;
+}
+
+/* "name: value" (n bytes, no line end); no obs-fold, no controls. */
+static bool
+header_line(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && tchar((unsigned char)p[i]))
+		i++;
+	if (i == 0 || i == n || p[i] != ':')
+		return false;
+	for (i++; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+int
+metrics_parse_request(const char *buf, size_t len, struct metrics_request *r)
+{
+	const char *p = buf, *end, *nl;
+	bool first = true;
+	size_t n;
+	int code = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (len > METRICS_MAX_HEADERS)
+		len = METRICS_MAX_HEADERS;
+	end = buf + len;
+	for (;;) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return len < METRICS_MAX_HEADERS ? 0 : 431;
+		n = (size_t)(nl - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (memchr(p, '\0', n) != NULL || memchr(p, '\r', n) != NULL)
+			return 400;
+		if (first) {
+			code = request_line(p, n, r);
+			if (code != 200 && code != 404 && code != 405)
+				return code;
+			first = false;
+		} else if (n == 0) {
+			r->len = (size_t)(nl + 1 - buf);
+			return code;
+		} else if (!header_line(p, n))
+			return 400;
+		p = nl + 1;
+	}
+}
+
 /* --- the shell */
 
 static double
@@ -299,70 +456,281 @@ gather(const struct daemon *d, double now, struct metrics_view *v)
 		v->state_age = wall_now() - d->stats.state_saved_at;
 }
 
+/* The one way out of a connection. */
 static void
-reply(struct evhttp_request *req, int code, const char *reason,
-    const char *type, const char *body, size_t len)
+hc_close(struct hconn *c)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct metrics *m = c->m;
 
-	evhttp_add_header(h, "Content-Type", type);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	/* libevent 2.1 would send a body after HEAD's headers */
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
-		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
-	evhttp_send_reply(req, code, reason, NULL);
+	event_free(c->rd);
+	event_free(c->wr);
+	event_free(c->deadline);
+	evutil_closesocket(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		m->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	m->nconns--;
+	xfree(c->out);
+	xfree(c);
+}
+
+static const char *
+reason(int code)
+{
+	switch (code) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	}
+	return "Error";
+}
+
+/* The whole reply into c->out: the head, and the body unless HEAD. */
+static void
+set_reply(struct hconn *c, int code, bool head, const char *type,
+    const char *body, size_t len)
+{
+	char h[512];
+	int hl;
+
+	hl = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Connection: close\r\n"
+	    "%s\r\n", code, reason(code), type, len,
+	    code == 405 ? "Allow: GET, HEAD\r\n" : "");
+	if (hl < 0 || (size_t)hl >= sizeof(h))
+		log_panic("metrics: reply head too long");
+	c->outlen = (size_t)hl + (head ? 0 : len);
+	c->out = xmalloc(c->outlen);
+	memcpy(c->out, h, (size_t)hl);
+	if (!head)
+		memcpy(c->out + hl, body, len);
+	c->outoff = 0;
 }
 
 static void
-on_request(struct evhttp_request *req, void *arg)
+respond(struct hconn *c, int code, const struct metrics_request *r)
 {
-	struct metrics *m = arg;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	bool is_metrics = path != NULL && strcmp(path, "/metrics") == 0;
+	static const char plain[] = "text/plain; charset=utf-8";
 	double now = monotime_sec();
+	const char *msg;
 
-	if (!is_metrics && (path == NULL || strcmp(path, "/health") != 0)) {
-		static const char nf[] = "not found: try /metrics or /health\n";
-
-		reply(req, HTTP_NOTFOUND, "Not Found", "text/plain; "
-		    "charset=utf-8", nf, sizeof(nf) - 1);
-		return;
-	}
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		static const char na[] = "method not allowed: GET or HEAD\n";
-
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "GET, HEAD");
-		reply(req, 405, "Method Not Allowed", "text/plain; "
-		    "charset=utf-8", na, sizeof(na) - 1);
-		return;
-	}
-	if (is_metrics) {
+	if (code == 200 && !r->health) {
 		static char text[METRICS_MAX_TEXT];
 		struct metrics_view v;
 		size_t n;
 
-		gather(m->d, now, &v);
-		n = metrics_format(&m->d->stats, &v, text, sizeof(text));
+		gather(c->m->d, now, &v);
+		n = metrics_format(&c->m->d->stats, &v, text, sizeof(text));
 		if (n >= sizeof(text))
 			log_panic("metrics: the text needs %zu bytes, "
 			    "METRICS_MAX_TEXT is %d", n + 1, METRICS_MAX_TEXT);
-		reply(req, HTTP_OK, "OK", "text/plain; version=0.0.4; "
+		set_reply(c, 200, r->head, "text/plain; version=0.0.4; "
 		    "charset=utf-8", text, n);
-	} else {
-		char body[DAEMON_WHY_SIZE + 64];
-		int code = metrics_health(m->d, now, body, sizeof(body));
-
-		reply(req, code, code == 200 ? "OK" : "Service Unavailable",
-		    "text/plain; charset=utf-8", body, strlen(body));
+		return;
 	}
+	if (code == 200) {
+		char body[DAEMON_WHY_SIZE + 64];
+
+		code = metrics_health(c->m->d, now, body, sizeof(body));
+		set_reply(c, code, r->head, plain, body, strlen(body));
+		return;
+	}
+	switch (code) {
+	case 404:
+		msg = "not found: try /metrics or /health\n";
+		break;
+	case 405:
+		msg = "method not allowed: GET or HEAD\n";
+		break;
+	case 431:
+		msg = "request head over 8 KiB\n";
+		break;
+	case 505:
+		msg = "HTTP/1.0 or HTTP/1.1 only\n";
+		break;
+	default:
+		msg = "bad request\n";
+		break;
+	}
+	set_reply(c, code, r->head, plain, msg, strlen(msg));
+}
+
+/* Write what the socket takes; once all is out, shut the write side. */
+static void
+hc_write(struct hconn *c)
+{
+	ssize_t n;
+
+	while (c->outoff < c->outlen) {
+		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+		    MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			event_add(c->wr, NULL);
+			return;
+		}
+		if (n <= 0) {
+			hc_close(c);
+			return;
+		}
+		c->outoff += (size_t)n;
+	}
+	event_del(c->wr);
+	xfree(c->out);
+	c->out = NULL;
+	shutdown(c->fd, SHUT_WR);
+	c->state = HC_DRAIN;
+	event_add(c->rd, NULL);
+}
+
+static void
+on_write(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	hc_write(arg);
+}
+
+static void
+on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct hconn *c = arg;
+	struct metrics_request r;
+	char *at;
+	ssize_t n;
+	int code;
+
+	(void)what;
+	if (c->state == HC_DRAIN) {
+		/* what follows the request (a body, or nothing): dropped */
+		n = recv(fd, c->in, sizeof(c->in), 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return;
+		if (n <= 0 || (c->drained += (size_t)n) > METRICS_DRAIN_MAX)
+			hc_close(c);
+		return;
+	}
+	at = c->in + c->inlen;
+	n = recv(fd, at, sizeof(c->in) - c->inlen, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		hc_close(c);	/* gone before its request was complete */
+		return;
+	}
+	c->inlen += (size_t)n;
+	/* no line ended in these bytes: nothing new to parse */
+	if (c->inlen < sizeof(c->in) && memchr(at, '\n', (size_t)n) == NULL)
+		return;
+	if ((code = metrics_parse_request(c->in, c->inlen, &r)) == 0)
+		return;
+	event_del(c->rd);
+	c->state = HC_WRITE;
+	respond(c, code, &r);
+	hc_write(c);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct hconn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->state != HC_DRAIN)
+		c->m->d->stats.http_timeouts++;
+	hc_close(c);
+}
+
+static void
+on_accept(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct metrics *m = arg;
+	struct hconn *c;
+	struct timeval tv = {METRICS_DEADLINE_MS / 1000,
+	    (METRICS_DEADLINE_MS % 1000) * 1000};
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	if (m->nconns >= METRICS_MAX_CONNS) {
+		if (m->d->stats.http_refused++ % 1000 == 0)
+			log_warning("metrics: %s: %d connections open, the "
+			    "limit: closing new ones at once (counted in "
+			    "tlspolicyd_http_refused_total)", m->endpoint,
+			    METRICS_MAX_CONNS);
+		evutil_closesocket(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->m = m;
+	c->fd = fd;
+	c->state = HC_READ;
+	c->rd = event_new(m->d->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	c->wr = event_new(m->d->base, fd, EV_WRITE | EV_PERSIST, on_write,
+	    c);
+	c->deadline = evtimer_new(m->d->base, on_deadline, c);
+	if (c->rd == NULL || c->wr == NULL || c->deadline == NULL)
+		log_panic("metrics: out of memory for events");
+	c->next = m->conns;
+	if (m->conns != NULL)
+		m->conns->prev = c;
+	m->conns = c;
+	m->nconns++;
+	event_add(c->deadline, &tv);
+	event_add(c->rd, NULL);
+}
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics *m = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(m->lev);
+}
+
+/* EMFILE, ENFILE and the like: pause, as server.c, instead of spinning. */
+static void
+on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct metrics *m = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = {SERVER_ACCEPT_BACKOFF_MS / 1000,
+	    (SERVER_ACCEPT_BACKOFF_MS % 1000) * 1000};
+
+	log_warning("metrics: %s: accept: %s; pausing this listener",
+	    m->endpoint, evutil_socket_error_to_string(err));
+	evconnlistener_disable(lev);
+	event_add(m->resume, &tv);
 }
 
 /* inet:HOST:PORT, inet:[IPV6]:PORT; the syntax is config.c's. */
 static struct evconnlistener *
-bind_endpoint(struct daemon *d, const char *ep, char *err, size_t errsz)
+bind_endpoint(struct daemon *d, struct metrics *m, const char *ep, char *err,
+    size_t errsz)
 {
 	const char *spec = ep + 5, *port = strrchr(spec, ':');
 	struct addrinfo hints, *res, *ai;
@@ -397,9 +765,8 @@ bind_endpoint(struct daemon *d, const char *ep, char *err, size_t errsz)
 		    gai_strerror(rc));
 		return NULL;
 	}
-	/* no callback yet: evhttp_bind_listener() sets its own */
 	for (ai = res; ai != NULL && lev == NULL; ai = ai->ai_next)
-		lev = evconnlistener_new_bind(d->base, NULL, NULL,
+		lev = evconnlistener_new_bind(d->base, on_accept, m,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
 		    LEV_OPT_REUSEABLE, METRICS_BACKLOG, ai->ai_addr,
 		    (int)ai->ai_addrlen);
@@ -417,32 +784,17 @@ metrics_open(struct daemon *d, char *err, size_t errsz)
 	const char *ep = d->cfg->metrics_listen;
 
 	m->d = d;
+	m->endpoint = ep;
 	d->stats.started_at = wall_now();
 	if (ep[0] == '\0')
 		return m;
-	if ((m->lev = bind_endpoint(d, ep, err, errsz)) == NULL) {
+	if ((m->lev = bind_endpoint(d, m, ep, err, errsz)) == NULL) {
 		xfree(m);
 		return NULL;
 	}
-	if ((m->http = evhttp_new(d->base)) == NULL ||
-	    evhttp_bind_listener(m->http, m->lev) == NULL) {
-		snprintf(err, errsz, "metrics_listen: %s: cannot set up the "
-		    "HTTP server", ep);
-		if (m->http != NULL)
-			evhttp_free(m->http);
-		evconnlistener_free(m->lev);
-		xfree(m);
-		return NULL;
-	}
-	evhttp_set_max_headers_size(m->http, METRICS_MAX_HEADERS);
-	evhttp_set_max_body_size(m->http, METRICS_MAX_BODY);
-	evhttp_set_timeout(m->http, METRICS_TIMEOUT_S);
-	/* every method reaches on_request, which answers 405 itself */
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
-	    EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(m->http, on_request, m);
+	if ((m->resume = evtimer_new(d->base, on_resume, m)) == NULL)
+		log_panic("metrics: out of memory for an event");
+	evconnlistener_set_error_cb(m->lev, on_accept_error);
 	log_info("metrics: serving /metrics and /health on %s", ep);
 	return m;
 }
@@ -452,8 +804,11 @@ metrics_free(struct metrics *m)
 {
 	if (m == NULL)
 		return;
-	/* the listener and the connections too */
-	if (m->http != NULL)
-		evhttp_free(m->http);
+	while (m->conns != NULL)
+		hc_close(m->conns);
+	if (m->lev != NULL)
+		evconnlistener_free(m->lev);
+	if (m->resume != NULL)
+		event_free(m->resume);
 	xfree(m);
 }

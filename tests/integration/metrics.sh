@@ -7,8 +7,15 @@
 # and the histogram counts the same frames; connections, rows, invalid
 # rows, conflicts, overrides and the generation match the table; the
 # database gauge follows PostgreSQL going away; other paths are 404,
-# other methods 405; a request with huge headers is refused and the
+# other methods 405; a request with huge headers is refused (431) and the
 # daemon still answers; a taken metrics_listen stops the daemon at start.
+# The endpoint bounds what a client holds (metrics.c): an HTTP/1.1 client
+# gets Content-Type, Content-Length and Connection: close and the server
+# closes; HEAD has the length and no body; a request cut in pieces works;
+# a flood of 300 slow-drip connections on a daemon with 200 descriptors
+# (the review's slowloris) leaves lookups answering, holds at most 8 at a
+# time, closes the rest at once and the held ones at the 5 s deadline
+# (measured), costs little CPU, and a scrape works after it.
 # Called by `make check-integration`; never skips silently.
 #
 #   tests/integration/metrics.sh          uses ./tlspolicyd of this tree
@@ -37,6 +44,54 @@ http() {
 	[ -n "$H_CODE" ] || H_CODE=none
 	H_BODY=$(printf '%s\n' "$out" | sed '1,/^\r$/d')
 	H_TYPE=$(printf '%s\n' "$out" | sed -n 's/^Content-Type: \(.*\)\r$/\1/p')
+}
+
+# probe PORT MODE METHOD PATH: one request from python (an HTTP/1.1 client
+# as a scraper is, no Connection: close), read until the server closes.
+# MODE "whole" sends it at once, "pieces" in three writes 0.2 s apart.
+# P_OUT: "STATUS|Content-Type|Content-Length|Connection|body bytes|ms
+# until the server closed" (FIELD "-" when absent, STATUS "none").
+probe() {
+	P_OUT=$(python3 - "$@" <<'PY' 2>&1
+import socket, sys, time
+port, mode, method, path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+req = ('%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: probe\r\n'
+       'Accept: text/plain;version=0.0.4\r\n\r\n' % (method, path)).encode()
+s = socket.create_connection(('127.0.0.1', port), timeout=4)
+t0 = time.monotonic()
+if mode == 'pieces':
+    for part in (req[:2], req[2:20], req[20:]):
+        s.sendall(part)
+        time.sleep(0.2)
+else:
+    s.sendall(req)
+data = b''
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+except OSError:
+    pass
+ms = int((time.monotonic() - t0) * 1000)
+head, _, body = data.partition(b'\r\n\r\n')
+lines = head.decode('latin-1').split('\r\n')
+st = lines[0].split(' ')
+h = {}
+for l in lines[1:]:
+    k, _, v = l.partition(':')
+    h[k.strip().lower()] = v.strip()
+print('%s|%s|%s|%s|%d|%d' % (st[1] if len(st) > 1 and st[0] == 'HTTP/1.1' else 'none',
+      h.get('content-type', '-'), h.get('content-length', '-'),
+      h.get('connection', '-'), len(body), ms))
+PY
+)
+}
+
+# cpu_ticks PID: user + system clock ticks the process used so far.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
 }
 
 # scrape: M_TEXT is /metrics now.  m NAME: a sample's value ("" if absent).
@@ -287,9 +342,170 @@ if [ "$H_CODE" != 200 ]; then
 else
 	fail "a request with 20 000 bytes of headers is refused" "got 200"
 fi
+expect_eq "... with 431, the head over 8 KiB" "$H_CODE" 431
 expect_ok a.example may
 http GET /health
 expect_http "... and /health still answers" 200 ok
+http GET /health "X-Filler: $(head -c 7000 /dev/zero | tr '\0' a)"
+expect_http "7 000 bytes of headers fit under the 8 KiB cap" 200 ok
+
+probe "$MPORT" whole GET /metrics
+IFS='|' read -r st ct cl conn blen ms <<<"$P_OUT"
+desc="Prometheus Content-Type, Content-Length, Connection: close"
+if [ "$st" = 200 ] && [ "$ct" = "text/plain; version=0.0.4; charset=utf-8" ] &&
+	[ "$cl" = "$blen" ] && [ "$blen" -gt 1000 ] && [ "$conn" = close ]; then
+	pass "HTTP/1.1 GET /metrics: 200, $desc ($cl)"
+else
+	fail "HTTP/1.1 GET /metrics: 200, $desc" "got: $P_OUT"
+fi
+if [ "$st" = 200 ] && [ "$ms" -lt 1000 ]; then
+	pass "... and the server closed after the reply (${ms} ms)"
+else
+	fail "... and the server closed after the reply (< 1 s)" "got: $P_OUT"
+fi
+probe "$MPORT" whole HEAD /metrics
+IFS='|' read -r st ct cl conn blen ms <<<"$P_OUT"
+if [ "$st" = 200 ] && [ "$cl" != - ] && [ "$cl" -gt 1000 ] &&
+	[ "$blen" = 0 ] && [ "$ms" -lt 1000 ]; then
+	pass "HTTP/1.1 HEAD /metrics: 200, Content-Length $cl, no body"
+else
+	fail "HTTP/1.1 HEAD /metrics: 200, Content-Length, no body" "got: $P_OUT"
+fi
+probe "$MPORT" pieces GET /health
+IFS='|' read -r st ct cl conn blen ms <<<"$P_OUT"
+expect_eq "a request in three pieces 0.2 s apart: 200, 3 bytes" \
+	"$st:$cl:$blen" "200:3:3"
+
+# The review's slowloris (/tmp/rev1/loris.py), adapted: 300 connections
+# that each send a request line and then a byte every 0.25 s, against a
+# daemon with 200 descriptors.  evhttp took them all, ran out of
+# descriptors, and spun on accept(); lookups timed out.
+SCEN="slow-drip flood"
+it_free_port || bail "a free port"
+FPORT=$IT_PORT
+it_free_port || bail "a free port"
+FMPORT=$IT_PORT
+printf '#!/bin/sh\nulimit -n 200 || exit 1\nexec "%s" "$@"\n' "$TLSPOLICYD" \
+	>"$IT_TMP/lowfd.sh"
+chmod +x "$IT_TMP/lowfd.sh"
+TLSPOLICYD=$IT_TMP/lowfd.sh it_daemon flood "$FPORT" "$PGC_CONNINFO" \
+	--metrics-listen "inet:127.0.0.1:$FMPORT" ||
+	bail "daemon with 200 descriptors starts" "$(tail -5 "$IT_TMP/flood.log")"
+FLOOD=$IT_PID
+it_wait_ready "$FPORT" 10 "$FLOOD" || bail "flood daemon loads the table"
+cpu0=$(cpu_ticks "$FLOOD")
+python3 - "$FMPORT" 300 >"$IT_TMP/loris.out" 2>&1 <<'PY' &
+# Connections start every 5 ms (non-blocking: one the listen backlog
+# drops completes on the SYN's retry); each sends a request line, then a
+# byte every 0.25 s.  A connection's life is from its connect to the
+# server's close.  "held" is the most open at once for over 1 s.
+import errno, select, socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+conn, est, lives = set(), {}, []
+started = failed = held = 0
+t0 = time.monotonic()
+nxt = drip = t0
+while time.monotonic() - t0 < 20:
+    now = time.monotonic()
+    if started < n and now >= nxt:
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(('127.0.0.1', port))
+        conn.add(s)
+        started += 1
+        nxt = now + 0.005
+        if started == n:
+            print('open', flush=True)
+    if started == n and not conn and not est:
+        break
+    r, w, _ = select.select(list(est), list(conn), [], 0.005)
+    now = time.monotonic()
+    for s in w:
+        conn.discard(s)
+        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+            failed += 1
+            s.close()
+            continue
+        est[s] = now
+        try:
+            s.send(b'GET /metrics HTTP/1.1\r\nHost: loris\r\n')
+        except OSError:
+            lives.append(now - est.pop(s))
+            s.close()
+    for s in r:
+        try:
+            d = s.recv(4096)
+        except OSError:
+            d = b''
+        if not d and s in est:
+            lives.append(now - est.pop(s))
+            s.close()
+    if now >= drip:
+        drip = now + 0.25
+        for s in list(est):
+            try:
+                s.send(b'X')
+            except OSError:
+                lives.append(now - est.pop(s))
+                s.close()
+    held = max(held, sum(1 for t in est.values() if now - t > 1))
+slow = sorted(l for l in lives if l >= 1)
+print('result %d %d %d %s %s %d %d' % (len(lives) - len(slow), len(slow),
+      held, '%.2f' % slow[0] if slow else '-',
+      '%.2f' % slow[-1] if slow else '-', len(est) + len(conn), failed),
+      flush=True)
+PY
+LORIS=$!
+until_ok 5 grep -q '^open' "$IT_TMP/loris.out"
+Q_PORT=$FPORT
+DESC="during the flood a lookup answers: a.example -> OK may" \
+	expect_ok a.example may
+t0=$(now_us)
+MPORT=$FMPORT http GET /health
+ms=$((($(now_us) - t0) / 1000))
+if [ "$H_CODE" = none ] && [ "$ms" -lt 1000 ]; then
+	pass "during the flood one more connection is closed at once (${ms} ms)"
+else
+	fail "during the flood one more connection is closed at once" \
+		"got $H_CODE after $ms ms"
+fi
+wait "$LORIS"
+read -r _ fast slow held dmin dmax alive failed \
+	< <(grep '^result' "$IT_TMP/loris.out")
+if [ "${held:-}" -ge 1 ] && [ "$held" -le 8 ] &&
+	[ "$((fast + slow))" = 300 ] && [ "$alive:$failed" = 0:0 ]; then
+	pass "at most 8 of 300 held at once ($held); $fast closed within 1 s"
+else
+	fail "at most 8 of 300 held at once, the rest closed within 1 s" \
+		"$(cat "$IT_TMP/loris.out")"
+fi
+if [ "$slow" -ge 1 ] &&
+	awk -v a="$dmin" -v b="$dmax" 'BEGIN { exit !(a >= 4.5 && b <= 6) }'; then
+	pass "the $slow dripping a byte every 0.25 s closed at the 5 s deadline ($dmin-$dmax s)"
+else
+	fail "those dripping a byte every 0.25 s closed at the 5 s deadline" \
+		"$(cat "$IT_TMP/loris.out")"
+fi
+cpu=$(($(cpu_ticks "$FLOOD") - cpu0))
+hz=$(getconf CLK_TCK)
+if [ "$cpu" -lt $((hz / 2)) ]; then
+	pass "the flood cost the daemon $((cpu * 1000 / hz)) ms of CPU (no spin)"
+else
+	fail "the flood cost the daemon under 500 ms of CPU" \
+		"$((cpu * 1000 / hz)) ms"
+fi
+expect_eq "no accept() error logged" \
+	"$(it_log_count flood "Error from accept")" 0
+DESC="after the flood a lookup answers: a.example -> OK may" \
+	expect_ok a.example may
+MPORT=$FMPORT scrape
+expect_eq "after the flood a scrape works" "$H_CODE" 200
+expect_eq "http_refused_total: those closed at once and the one more" \
+	"$(m tlspolicyd_http_refused_total)" $((fast + 1))
+expect_eq "http_timeouts_total: those closed at the deadline" \
+	"$(m tlspolicyd_http_timeouts_total)" "$slow"
+Q_PORT=$DPORT
+it_stop_daemons "$FLOOD:flood"
 
 SCEN="database away"
 pgc_stop

@@ -4,8 +4,10 @@
  * given counters is exactly the expected Prometheus text 0.0.4 (HELP and
  * TYPE lines, cumulative histogram buckets, +Inf, absent samples), it is
  * cut safely to a short buffer, and /health decides as a lookup's TEMP
- * would.  No label value comes from outside, so there is no escaping to
- * test: every label is a constant of metrics.c.
+ * would, and an HTTP request's head is parsed to the status to answer
+ * (complete or not yet, well formed or not, routes, the 8 KiB cap).  No
+ * label value comes from outside, so there is no escaping to test: every
+ * label is a constant of metrics.c.
  */
 #include "test.h"
 
@@ -41,6 +43,8 @@ fill(struct stats *s, struct metrics_view *v)
 	s->load_seconds = 0.25;
 	s->generation = 42;
 	s->started_at = 1700000000.5;
+	s->http_refused = 7;
+	s->http_timeouts = 8;
 	v->conns_open = 3;
 	v->conns_evicted = 4;
 	v->conns_refused = 6;
@@ -95,7 +99,15 @@ static const char want_a[] =
 "# HELP tlspolicyd_connections_refused_total Connections closed at once at "
 "max_connections, none idle.\n"
 "# TYPE tlspolicyd_connections_refused_total counter\n"
-"tlspolicyd_connections_refused_total 6\n";
+"tlspolicyd_connections_refused_total 6\n"
+"# HELP tlspolicyd_http_refused_total metrics_listen connections closed at "
+"once: the most allowed were open.\n"
+"# TYPE tlspolicyd_http_refused_total counter\n"
+"tlspolicyd_http_refused_total 7\n"
+"# HELP tlspolicyd_http_timeouts_total metrics_listen connections closed at "
+"the deadline before their reply was out.\n"
+"# TYPE tlspolicyd_http_timeouts_total counter\n"
+"tlspolicyd_http_timeouts_total 8\n";
 
 static const char want_b[] =
 "# HELP tlspolicyd_snapshot_rows Rows served from memory, valid or invalid.\n"
@@ -300,6 +312,123 @@ test_metrics_health(void **state)
 	}
 }
 
+#define REQ(s) s, sizeof(s) - 1
+
+static const struct parse_case {
+	const char *in;
+	size_t len;
+	int code;
+	bool head;
+	bool health;
+	size_t used;		/* r.len when the head is complete */
+} parse_cases[] = {
+	{REQ("GET /metrics HTTP/1.0\r\n\r\n"), 200, false, false, 25},
+	{REQ("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"), 200, false,
+	    true, 33},
+	{REQ("HEAD /metrics HTTP/1.1\n\n"), 200, true, false, 24},
+	{REQ("HEAD /health HTTP/1.0\r\nA: 1\nB:\r\n\n"), 200, true, true,
+	    33},
+	{REQ("GET /metrics?x=1#f HTTP/1.1\r\n\r\n"), 200, false, false, 31},
+	{REQ("GET /metrics HTTP/1.0\r\nX: caf\xc3\xa9\tok\r\n\r\n"), 200,
+	    false, false, 38},
+	/* a body is not looked at: the head ends at the empty line */
+	{REQ("GET /metrics HTTP/1.0\r\n\r\n\x00junk"), 200, false, false,
+	    25},
+	/* not complete yet */
+	{REQ(""), 0, false, false, 0},
+	{REQ("GET /metr"), 0, false, false, 0},
+	{REQ("GET /metrics HTTP/1.1\r\n"), 0, false, false, 0},
+	{REQ("GET /metrics HTTP/1.1\r\nHost: x\r\n\r"), 0, false, false,
+	    0},
+	{REQ("GET /nope HTTP/1.0\r\n"), 0, false, false, 0},
+	/* routes */
+	{REQ("GET /nope HTTP/1.0\r\n\r\n"), 404, false, false, 22},
+	{REQ("GET /metricsx HTTP/1.0\r\n\r\n"), 404, false, false, 26},
+	{REQ("GET / HTTP/1.0\r\n\r\n"), 404, false, false, 18},
+	{REQ("HEAD /nope HTTP/1.0\r\n\r\n"), 404, true, false, 23},
+	{REQ("POST /metrics HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello"),
+	    405, false, false, 45},
+	{REQ("get /metrics HTTP/1.0\r\n\r\n"), 405, false, false, 25},
+	{REQ("DELETE /health HTTP/1.1\r\n\r\n"), 405, false, true, 27},
+	{REQ("GET /metrics HTTP/2.0\r\n\r\n"), 505, false, false, 0},
+	{REQ("HEAD /metrics HTTP/1.2\r\n"), 505, true, false, 0},
+	/* malformed: answered as soon as the line is complete */
+	{REQ("FOO\r\n"), 400, false, false, 0},
+	{REQ("GET /metrics\r\n\r\n"), 400, false, false, 0},
+	{REQ("GET  /metrics HTTP/1.0\r\n\r\n"), 400, false, false, 0},
+	{REQ("GET metrics HTTP/1.0\r\n\r\n"), 400, false, false, 0},
+	{REQ("GET /metrics HTTP/1.0 \r\n\r\n"), 400, false, false, 0},
+	{REQ("GET /metrics HTTP/1.x\r\n\r\n"), 400, false, false, 0},
+	{REQ("GET /met\x01rics HTTP/1.0\r\n\r\n"), 400, false, false, 0},
+	{REQ("G(T /metrics HTTP/1.0\r\n\r\n"), 400, false, false, 0},
+	{REQ("\r\nGET /metrics HTTP/1.0\r\n\r\n"), 400, false, false, 0},
+	{REQ("GET /metrics HTTP/1.0\r\nX: a\rb\r\n\r\n"), 400, false,
+	    false, 0},
+	{REQ("GET /metrics HTTP/1.0\r\nX: a\x00b\r\n\r\n"), 400, false,
+	    false, 0},
+	{REQ("GET /metrics HTTP/1.0\r\nX: \x01\r\n\r\n"), 400, false,
+	    false, 0},
+	{REQ("GET /metrics HTTP/1.0\r\nX: \x7f\r\n\r\n"), 400, false,
+	    false, 0},
+	{REQ("GET /metrics HTTP/1.0\r\n folded\r\n\r\n"), 400, false,
+	    false, 0},
+	{REQ("GET /metrics HTTP/1.0\r\nNoColon\r\n"), 400, false, false,
+	    0},
+	{REQ("GET /metrics HTTP/1.0\r\n: no name\r\n"), 400, false, false,
+	    0},
+	{REQ("GET /metrics HTTP/1.0\r\nX Y: z\r\n"), 400, false, false, 0},
+};
+
+static void
+test_metrics_parse_request(void **state)
+{
+	struct metrics_request r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		const struct parse_case *c = &parse_cases[i];
+		int code = metrics_parse_request(c->in, c->len, &r);
+
+		case_int_equal(c->in, code, c->code);
+		case_int_equal(c->in, r.head, c->head);
+		if (code == 200 || code == 404 || code == 405)
+			case_int_equal(c->in, r.health, c->health);
+		case_int_equal(c->in, r.len, c->used);
+	}
+}
+
+/* The head must end within METRICS_MAX_HEADERS bytes, or it is 431. */
+static void
+test_metrics_parse_request_cap(void **state)
+{
+	static const char line[] = "GET /metrics HTTP/1.1\r\nX: ";
+	char *buf = test_malloc(METRICS_MAX_HEADERS + 100);
+	struct metrics_request r;
+
+	(void)state;
+	memset(buf, 'a', METRICS_MAX_HEADERS + 100);
+	memcpy(buf, line, sizeof(line) - 1);
+	assert_int_equal(metrics_parse_request(buf, METRICS_MAX_HEADERS - 1,
+	    &r), 0);
+	assert_int_equal(metrics_parse_request(buf, METRICS_MAX_HEADERS, &r),
+	    431);
+	/* more than the cap is never looked at */
+	memcpy(buf + METRICS_MAX_HEADERS, "\r\n\r\n", 4);
+	assert_int_equal(metrics_parse_request(buf, METRICS_MAX_HEADERS + 4,
+	    &r), 431);
+	/* a head that ends on the last byte of the cap fits */
+	memcpy(buf + METRICS_MAX_HEADERS - 4, "\r\n\r\n", 4);
+	assert_int_equal(metrics_parse_request(buf, METRICS_MAX_HEADERS, &r),
+	    200);
+	assert_int_equal(r.len, METRICS_MAX_HEADERS);
+	/* a short line at the cap: LF LF ending on the last byte */
+	memcpy(buf + METRICS_MAX_HEADERS - 4, "aa\n\n", 4);
+	assert_int_equal(metrics_parse_request(buf, METRICS_MAX_HEADERS, &r),
+	    200);
+	test_free(buf);
+}
+
 int
 main(void)
 {
@@ -309,6 +438,8 @@ main(void)
 		cmocka_unit_test(test_metrics_format_short_buffer),
 		cmocka_unit_test(test_metrics_histogram_buckets),
 		cmocka_unit_test(test_metrics_health),
+		cmocka_unit_test(test_metrics_parse_request),
+		cmocka_unit_test(test_metrics_parse_request_cap),
 	};
 
 	snprintf(want_full, sizeof(want_full), "%s%s", want_a, want_b);
