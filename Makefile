@@ -241,13 +241,23 @@ install: $(BIN)
 	install -m 0644 docs/tlspolicyd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 contrib/tlspolicyd.conf.sample \
 		$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf.sample
+	@# 0640: database may hold a password; group tlspolicyd reads it
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf ]; then \
 		echo "$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf exists: kept"; \
 	else \
-		echo install -m 0644 contrib/tlspolicyd.conf.sample \
+		echo install -m 0640 contrib/tlspolicyd.conf.sample \
 			$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf; \
-		install -m 0644 contrib/tlspolicyd.conf.sample \
+		install -m 0640 contrib/tlspolicyd.conf.sample \
 			$(DESTDIR)$(SYSCONFDIR)/tlspolicyd.conf; \
+		if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
+		    getent group tlspolicyd >/dev/null 2>&1; then \
+			echo chgrp tlspolicyd $(SYSCONFDIR)/tlspolicyd.conf; \
+			chgrp tlspolicyd $(SYSCONFDIR)/tlspolicyd.conf; \
+		else \
+			echo "note: tlspolicyd.conf is 0640 without the group" \
+				"tlspolicyd; once it exists (systemd-sysusers):" \
+				"chgrp tlspolicyd $(SYSCONFDIR)/tlspolicyd.conf"; \
+		fi; \
 	fi
 	install -m 0644 $(SHARED:%=contrib/postgresql/%) $(DESTDIR)$(PKGDATADIR)/
 	@set -e; for u in $(UNITS); do \

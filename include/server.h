@@ -7,6 +7,7 @@
 #ifndef TLSPOLICYD_SERVER_H
 #define TLSPOLICYD_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "daemon.h"
@@ -15,11 +16,17 @@ struct server;
 
 /*
  * Bind every configured endpoint; unix sockets get listen_owner,
- * listen_group and listen_mode before they listen.  On failure returns
- * NULL and describes the endpoint (or key) and the error in err.  Startup
- * only, before the privilege drop: may resolve host, user and group names.
+ * listen_group and listen_mode before they listen, without following a
+ * link, in a directory only root and the effective uid may change (or a
+ * sticky one).  On failure returns NULL and describes the endpoint (or
+ * key) and the error in err; *cfgerr is true when the configuration is
+ * at fault (an unknown listen_owner or listen_group, an unsafe socket
+ * directory: exit 2).  Startup only, before the privilege drop: may
+ * resolve host, user and group names, and changes the working directory
+ * for a moment (restored).
  */
-struct server *server_open(struct daemon *d, char *err, size_t errsz);
+struct server *server_open(struct daemon *d, bool *cfgerr, char *err,
+    size_t errsz);
 
 /*
  * Stop accepting (SIGTERM): close every listener and remove the unix

@@ -13,7 +13,8 @@
  * Signals: SIGTERM/SIGINT stop accepting, answer what the clients already
  * sent (for at most SERVICE_STOP_FLUSH_MS), then leave the loop.  SIGHUP
  * reads the same file and options again; each changed key is applied as
- * its config_key_reload() says, and the table is reloaded in full.
+ * its config_key_reload() says, and the table is reloaded in full; once
+ * stopping, SIGHUP is ignored.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -132,6 +133,8 @@ struct service {
 	struct pgsync *ps;
 	struct sdnotify *sn;
 	const char *config_file;	/* NULL: CONFIG_DEFAULT_FILE if any */
+	bool file_required;	/* -c, or CONFIG_DEFAULT_FILE was there */
+	bool stopping;		/* SIGTERM/SIGINT came: no more SIGHUP */
 	const struct setting *sets;
 	size_t nsets;
 	struct event *stop_poll;	/* after SIGTERM: replies still owed */
@@ -195,8 +198,9 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	struct timeval tv = {0, SERVICE_STOP_POLL_MS * 1000};
 
 	(void)what;
-	if (sv->stop_poll != NULL)
+	if (sv->stopping)
 		return;		/* stopping already, within its bound */
+	sv->stopping = true;
 	log_info("main: signal %d, exiting", (int)sig);
 	sdnotify_send(sv->sn, "STOPPING=1");
 	server_stop_accepting(sv->srv);
@@ -224,7 +228,7 @@ load_config(const struct service *sv, struct config *cfg, char *err,
 
 	config_init(cfg);
 	if (config_load_file(cfg, sv->config_file ? sv->config_file :
-	    CONFIG_DEFAULT_FILE, sv->config_file != NULL, err, errsz) < 0)
+	    CONFIG_DEFAULT_FILE, sv->file_required, err, errsz) < 0)
 		return -1;
 	for (i = 0; i < sv->nsets; i++) {
 		if (config_set(cfg, sv->sets[i].key, sv->sets[i].value,
@@ -247,7 +251,9 @@ load_config(const struct service *sv, struct config *cfg, char *err,
  * values move in with config_swap_key() (the struct itself never moves),
  * and the keys a session reads only after that session is freed.
  * postfix_compat and fingerprint_digest decide which rows are valid: they
- * take a new session too, whose full load validates every row again.
+ * take a new session too, whose full load validates every row again; until
+ * it succeeds (the database may be down) the rows served stay as validated
+ * with the old value, and the log says so.
  */
 static void
 reload(struct service *sv)
@@ -255,7 +261,7 @@ reload(struct service *sv)
 	struct config next;
 	bool changed[sizeof(next.source)];
 	char err[512], msg[64];
-	bool session = false, cap = false;
+	bool session = false, cap = false, down = !sv->d->db_connected;
 	size_t i, applied = 0, nkeys = config_key_count();
 
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
@@ -300,6 +306,11 @@ reload(struct service *sv)
 			continue;
 		config_swap_key(sv->cfg, &next, i);
 		log_info("main: SIGHUP: %s changed", config_key_name(i));
+		if (down && config_key_revalidates(i))
+			log_warning("main: SIGHUP: %s: the database is not "
+			    "connected: the rows served were validated with "
+			    "the old value, the new one applies from the next "
+			    "successful load", config_key_name(i));
 		applied++;
 	}
 	config_free(&next);
@@ -319,12 +330,19 @@ reload(struct service *sv)
 	sdnotify_update(sv->sn);
 }
 
+/* A SIGHUP during the SIGTERM drain would tell systemd READY=1 again. */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
+	struct service *sv = arg;
+
 	(void)sig;
 	(void)what;
-	reload(arg);
+	if (sv->stopping) {
+		log_info("main: SIGHUP while stopping: ignored");
+		return;
+	}
+	reload(sv);
 }
 
 /* --query and --check: the loader runs once, then the loop stops. */
@@ -649,6 +667,7 @@ main(int argc, char **argv)
 	struct setting sets[256];
 	struct service sv;
 	enum privdrop_status pds;
+	bool cfgerr;
 	size_t nsets = 0;
 
 	opts[nopt++] = (struct option){"config", required_argument, NULL, 'c'};
@@ -793,8 +812,8 @@ main(int argc, char **argv)
 	}
 
 	d.max_conns = connection_cap(cfg.max_connections);
-	if ((srv = server_open(&d, err, sizeof(err))) == NULL)
-		log_fatal(1, "main: %s", err);
+	if ((srv = server_open(&d, &cfgerr, err, sizeof(err))) == NULL)
+		log_fatal(cfgerr ? EXIT_USAGE : 1, "main: %s", err);
 	if ((metrics = metrics_open(&d, err, sizeof(err))) == NULL)
 		log_fatal(1, "main: %s", err);
 	/*
@@ -816,6 +835,12 @@ main(int argc, char **argv)
 	sv.ps = ps;
 	sv.sn = sdnotify;
 	sv.config_file = config_file;
+	/*
+	 * Without -c, a default file that was read at start must be there
+	 * at SIGHUP too: missing mid-edit, it would reset every key.
+	 */
+	sv.file_required = config_file != NULL ||
+	    access(CONFIG_DEFAULT_FILE, F_OK) == 0;
 	sv.sets = sets;
 	sv.nsets = nsets;
 	sigterm = evsignal_new(d.base, SIGTERM, on_stop, &sv);

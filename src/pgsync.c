@@ -1250,8 +1250,13 @@ watch_stale(struct pgsync *ps)
 		log_warning("pgsync: max_stale exceeded: answering TEMP for "
 		    "every key since %s", when);
 	} else if (!stale && ps->stale_logged) {
-		log_warning("pgsync: policy data current again: answering "
-		    "from it");
+		/* back in sync, or max_stale raised by SIGHUP meanwhile */
+		if (d->in_sync)
+			log_warning("pgsync: policy data current again: "
+			    "answering from it");
+		else
+			log_warning("pgsync: policy data no longer past "
+			    "max_stale (still not current): answering from it");
 	}
 	ps->stale_logged = stale;
 }

@@ -17,14 +17,23 @@
  * A unix socket gets listen_owner, listen_group and listen_mode (by
  * default the daemon's user and group, mode 0660) between bind() and
  * listen(), so Postfix's smtp(8) can be let in by group and nobody else.
+ * This runs as root when the daemon starts as root, so it never follows
+ * a link: the mode comes from the umask at bind(), the owner from
+ * fchownat(AT_SYMLINK_NOFOLLOW) relative to the opened directory, and the
+ * directory must let nobody but root and the daemon's own user replace
+ * the socket (dir_safe()), or startup stops with a configuration error.
  *
  * Invariants: listeners never block; a unix socket path is removed only if
  * it is a socket; a unix socket never accepts with wider permissions than
- * listen_mode; no directory is created.
+ * listen_mode; no chown or chmod follows a link; a socket is bound only in
+ * a directory that root and the effective uid alone may change (or a
+ * sticky one); no directory is created.
  * Limits: CONFIG_MAX_LISTEN, max_connections, CONN_EVICT_IDLE_MS,
  * SERVER_ACCEPT_BACKOFF_MS, SERVER_EVICT_LOG_MS, SERVER_BACKLOG.
  */
+#define _GNU_SOURCE		/* O_PATH */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -220,72 +229,158 @@ socket_owner(const struct config *cfg, uid_t *uid, gid_t *gid, char *err,
 }
 
 /*
- * The directory must exist: the daemon creates none (systemd's
- * RuntimeDirectory= does, or the package), and bind()'s ENOENT would not
- * say which part is missing.
+ * Open the socket's directory: every later step works relative to this
+ * descriptor, so no path is resolved again once the directory passed
+ * dir_safe().  The directory must exist: the daemon creates none
+ * (systemd's RuntimeDirectory= does, or the package), and bind()'s ENOENT
+ * would not say which part is missing.
  */
 static int
-check_parent(const char *path, char *err, size_t errsz)
+open_dir(const char *path, const char *dir, char *err, size_t errsz)
 {
-	const char *slash = strrchr(path, '/');
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct stat st;
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-	if (slash == NULL || slash == path)
-		return 0;
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if (stat(dir, &st) < 0) {
+	if (dfd < 0)
 		snprintf(err, errsz, "listen: unix:%s: directory %s: %s%s",
-		    path, dir, strerror(errno), errno == ENOENT ?
+		    path, dir, errno == ENOTDIR ? "not a directory" :
+		    strerror(errno), errno == ENOENT ?
 		    " (tlspolicyd creates no directories: create it, e.g. "
 		    "with systemd's RuntimeDirectory=)" : "");
+	return dfd;
+}
+
+/*
+ * Nobody but root and the daemon's own (effective) user may be able to
+ * replace the socket between bind() and the chown, or afterwards: the
+ * directory belongs to one of them, and is writable by its group or
+ * others only with the sticky bit (then only a file's owner, the
+ * directory's owner and root may rename or remove the file).  Started as
+ * root, that means a directory of root's: one of `user`'s would let that
+ * user (any process of the --review service, say) swap the socket for a
+ * link and have root give it any file.  0 if safe, else -1 with err.
+ */
+static int
+dir_safe(int dfd, const char *path, const char *dir, char *err,
+    size_t errsz)
+{
+	uid_t me = geteuid();
+	struct stat st;
+
+	if (fstat(dfd, &st) < 0) {
+		snprintf(err, errsz, "listen: unix:%s: directory %s: %s",
+		    path, dir, strerror(errno));
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errsz, "listen: unix:%s: %s is not a directory",
-		    path, dir);
+	if (st.st_uid != 0 && st.st_uid != me) {
+		if (me == 0)
+			snprintf(err, errsz, "listen: unix:%s: directory %s "
+			    "belongs to uid %ld: started as root, tlspolicyd "
+			    "needs the socket's directory to belong to root "
+			    "(e.g. install -d -o root -g postfix -m 0750), or "
+			    "its owner could have root chown another file",
+			    path, dir, (long)st.st_uid);
+		else
+			snprintf(err, errsz, "listen: unix:%s: directory %s "
+			    "belongs to uid %ld, neither root nor the uid "
+			    "tlspolicyd runs as (%ld): its owner could replace "
+			    "the socket", path, dir, (long)st.st_uid,
+			    (long)me);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (st.st_mode & S_ISVTX) == 0) {
+		snprintf(err, errsz, "listen: unix:%s: directory %s is "
+		    "writable by its %s (mode %04o) without the sticky bit: "
+		    "anyone who may write there could replace the socket",
+		    path, dir, (st.st_mode & S_IWOTH) != 0 ? "others" :
+		    "group", (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;
 }
 
 /*
- * bind() under umask 0177, so the socket is born owner-only; then chown
- * and chmod to listen_owner, listen_group and listen_mode; only then
- * listen().  No moment exists where the socket accepts connections with
- * wider permissions than configured (and before listen() nobody can
- * connect at all).
+ * Within the socket's directory (the current directory): remove a stale
+ * socket from an earlier run; a live one belongs to a running instance and
+ * is left alone, and so is anything that is not a socket (bind() then
+ * fails with EADDRINUSE: a link planted there is never followed).
  */
 static int
-bind_unix_fd(struct daemon *d, const struct sockaddr_un *sun, char *err,
-    size_t errsz)
+remove_stale(const char *path, const char *name, char *err, size_t errsz)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	bool live;
+	int cfd;
+
+	if (lstat(name, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, name, strlen(name));
+	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	live = cfd >= 0 && connect(cfd, (struct sockaddr *)&sun,
+	    (socklen_t)sizeof(sun)) == 0;
+	if (cfd >= 0)
+		close(cfd);
+	if (live) {
+		snprintf(err, errsz, "listen: unix:%s: another process is "
+		    "listening on it", path);
+		return -1;
+	}
+	unlink(name);
+	return 0;
+}
+
+/*
+ * Within the socket's directory (the current directory, dfd): bind()
+ * under umask ~listen_mode, so the socket is born with listen_mode and
+ * never passes through a wider one; give it listen_owner/listen_group
+ * with fchownat(AT_SYMLINK_NOFOLLOW), and only if it still is the socket
+ * just bound; check type, inode, owner, group and mode once more (a
+ * default ACL on the directory would override the umask); only then
+ * listen().  No call that follows a link is made on the path, and before
+ * listen() nobody can connect at all.
+ */
+static int
+bind_unix_fd(struct daemon *d, int dfd, const char *path, const char *name,
+    uid_t uid, gid_t gid, char *err, size_t errsz)
 {
 	const struct config *cfg = d->cfg;
-	const char *path = sun->sun_path;
-	uid_t uid;
-	gid_t gid;
+	mode_t mode = (mode_t)cfg->listen_mode & 0777;
+	struct sockaddr_un sun;
+	struct stat st, st2;
 	mode_t old;
 	int fd, rc;
 
-	if (socket_owner(cfg, &uid, &gid, err, errsz) < 0)
-		return -1;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, name, strlen(name));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errsz, "listen: unix:%s: socket: %s", path,
 		    strerror(errno));
 		return -1;
 	}
-	old = umask(0177);
-	rc = bind(fd, (const struct sockaddr *)sun, (socklen_t)sizeof(*sun));
+	old = umask(~mode & 0777);
+	rc = bind(fd, (const struct sockaddr *)&sun, (socklen_t)sizeof(sun));
 	umask(old);
 	if (rc < 0) {
 		snprintf(err, errsz, "listen: unix:%s: %s", path,
-		    strerror(errno));
+		    errno == EADDRINUSE ? "something that is not a socket is "
+		    "in the way (not removed)" : strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errsz, "listen: unix:%s: replaced right after "
+		    "bind()", path);
 		close(fd);
 		return -1;
 	}
 	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-	    chown(path, uid, gid) < 0) {
+	    fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
 		snprintf(err, errsz, "%s: unix:%s: chown to %ld:%ld: %s",
 		    cfg->listen_group[0] != '\0' ? "listen_group" :
 		    cfg->listen_owner[0] != '\0' ? "listen_owner" : "user",
@@ -293,9 +388,26 @@ bind_unix_fd(struct daemon *d, const struct sockaddr_un *sun, char *err,
 		    gid == (gid_t)-1 ? -1L : (long)gid, strerror(errno));
 		goto fail;
 	}
-	if (chmod(path, (mode_t)cfg->listen_mode) < 0) {
-		snprintf(err, errsz, "listen_mode: unix:%s: chmod %04lo: %s",
-		    path, cfg->listen_mode, strerror(errno));
+	if (fstatat(dfd, name, &st2, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISSOCK(st2.st_mode) || st2.st_ino != st.st_ino ||
+	    st2.st_dev != st.st_dev) {
+		snprintf(err, errsz, "listen: unix:%s: replaced while its "
+		    "owner was set", path);
+		close(fd);
+		return -1;
+	}
+	if ((uid != (uid_t)-1 && st2.st_uid != uid) ||
+	    (gid != (gid_t)-1 && st2.st_gid != gid)) {
+		snprintf(err, errsz, "listen: unix:%s: owner %ld:%ld after "
+		    "chown, not %ld:%ld", path, (long)st2.st_uid,
+		    (long)st2.st_gid, uid == (uid_t)-1 ? -1L : (long)uid,
+		    gid == (gid_t)-1 ? -1L : (long)gid);
+		goto fail;
+	}
+	if ((st2.st_mode & 07777) != mode) {
+		snprintf(err, errsz, "listen_mode: unix:%s: created with mode "
+		    "%04o, not %04o (a default ACL on its directory?)", path,
+		    (unsigned)(st2.st_mode & 07777), (unsigned)mode);
 		goto fail;
 	}
 	if (listen(fd, SERVER_BACKLOG) < 0) {
@@ -305,69 +417,101 @@ bind_unix_fd(struct daemon *d, const struct sockaddr_un *sun, char *err,
 	}
 	return fd;
 fail:
-	unlink(path);
+	/* ours, checked above: the directory lets nobody else swap it */
+	unlinkat(dfd, name, 0);
 	close(fd);
 	return -1;
 }
 
+/*
+ * unix:PATH.  The directory is opened once and made the current
+ * directory while the socket is bound, so bind(), the owner change and
+ * the checks all name the entry in that very directory (cwd is restored
+ * before returning).  *cfgerr is set when the directory breaks the rule
+ * of dir_safe(): a configuration error.
+ */
 static struct evconnlistener *
-bind_unix(struct daemon *d, struct listener *l, const char *path, char *err,
-    size_t errsz)
+bind_unix(struct daemon *d, struct listener *l, const char *path, uid_t uid,
+    gid_t gid, bool *cfgerr, char *err, size_t errsz)
 {
-	struct sockaddr_un sun;
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *slash = strrchr(path, '/');
+	const char *name = slash == NULL ? path : slash + 1;
 	struct evconnlistener *lev;
-	struct stat st;
-	int fd;
+	int dfd, cwd, fd = -1;
 
-	if (strlen(path) >= sizeof(sun.sun_path) || path[0] == '\0') {
+	if (strlen(path) >= sizeof(dir) || *name == '\0') {
 		snprintf(err, errsz, "listen: unix:%s: bad socket path", path);
 		return NULL;
 	}
-	if (check_parent(path, err, errsz) < 0)
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if ((dfd = open_dir(path, dir, err, errsz)) < 0)
 		return NULL;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, path);
-	/*
-	 * A stale socket from an earlier run is removed; a live one belongs
-	 * to a running instance and is left alone; nothing else is removed.
-	 */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		int cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool live = cfd >= 0 && connect(cfd, (struct sockaddr *)&sun,
-		    (socklen_t)sizeof(sun)) == 0;
-
-		if (cfd >= 0)
-			close(cfd);
-		if (live) {
-			snprintf(err, errsz, "listen: unix:%s: another process "
-			    "is listening on it", path);
-			return NULL;
-		}
-		unlink(path);
+	if (dir_safe(dfd, path, dir, err, errsz) < 0) {
+		*cfgerr = true;
+		close(dfd);
+		return NULL;
 	}
-	if ((fd = bind_unix_fd(d, &sun, err, errsz)) < 0)
+	if ((cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fchdir(dfd) < 0) {
+		snprintf(err, errsz, "listen: unix:%s: cannot enter %s: %s",
+		    path, dir, strerror(errno));
+		if (cwd >= 0)
+			close(cwd);
+		close(dfd);
 		return NULL;
+	}
+	if (remove_stale(path, name, err, errsz) == 0)
+		fd = bind_unix_fd(d, dfd, path, name, uid, gid, err, errsz);
+	if (fchdir(cwd) < 0)
+		log_fatal(1, "server: cannot return to the working directory: "
+		    "%s", strerror(errno));
+	close(cwd);
+	if (fd < 0) {
+		close(dfd);
+		return NULL;
+	}
 	/* backlog 0: already listening */
 	lev = evconnlistener_new(d->base, on_accept, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (lev == NULL) {
 		snprintf(err, errsz, "listen: unix:%s: %s", path,
 		    strerror(errno));
-		unlink(path);
+		unlinkat(dfd, name, 0);
+		close(dfd);
 		close(fd);
 		return NULL;
 	}
+	close(dfd);
 	l->path = xstrdup(path);
 	return lev;
 }
 
 struct server *
-server_open(struct daemon *d, char *err, size_t errsz)
+server_open(struct daemon *d, bool *cfgerr, char *err, size_t errsz)
 {
-	struct server *s = xcalloc(1, sizeof(*s));
+	struct server *s;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
 	size_t i;
 
+	*cfgerr = false;
+	/* the names first: an unknown one is a configuration error */
+	for (i = 0; i < d->cfg->nlisten; i++) {
+		if (strncmp(d->cfg->listen[i], "unix:", 5) != 0)
+			continue;
+		if (socket_owner(d->cfg, &uid, &gid, err, errsz) < 0) {
+			*cfgerr = true;
+			return NULL;
+		}
+		break;
+	}
+	s = xcalloc(1, sizeof(*s));
 	s->d = d;
 	if (conn_start(d) < 0) {
 		snprintf(err, errsz, "cannot arm the connections' idle timer");
@@ -383,7 +527,8 @@ server_open(struct daemon *d, char *err, size_t errsz)
 		if (strncmp(ep, "inet:", 5) == 0)
 			l->lev = bind_inet(d, l, ep + 5, err, errsz);
 		else
-			l->lev = bind_unix(d, l, ep + 5, err, errsz);
+			l->lev = bind_unix(d, l, ep + 5, uid, gid, cfgerr,
+			    err, errsz);
 		if (l->lev == NULL) {
 			server_free(s);
 			return NULL;

@@ -12,7 +12,11 @@
 #    the source's, and the units' ExecStart names the installed binary and
 #    configuration file (nothing else in a unit changes);
 #  - a tlspolicyd.conf that exists (edited, or there before the first
-#    install) is never overwritten, while the .sample is refreshed;
+#    install) is never overwritten, while the .sample is refreshed; a new
+#    one is 0640 (database may hold a password), group tlspolicyd when
+#    that group exists and there is no DESTDIR (as root: a temporary
+#    group tlspolicyd if there is none), else the install prints the
+#    chgrp to run;
 #    uninstall removes everything else it installed and never the config;
 #  - man --warnings is silent for both pages, and man finds them under
 #    MANDIR;
@@ -71,7 +75,7 @@ expected() {
 		echo "755 $1/tlspolicyd"
 		echo "644 $2/man8/tlspolicyd.8"
 		echo "644 $2/man5/tlspolicyd.conf.5"
-		echo "644 $3/tlspolicyd.conf"
+		echo "${7:-640} $3/tlspolicyd.conf"
 		echo "644 $3/tlspolicyd.conf.sample"
 		echo "644 $4/schema.sql"
 		echo "644 $4/example-rows.sql"
@@ -120,8 +124,9 @@ layout() {
 		return
 	fi
 	pass "[$name] make install"
+	# an operator's file keeps its mode; a new one is 0640
 	want_tree=$(expected "$sbin" "$man" "$etc" "$share" "$units" \
-		"$sysusers")
+		"$sysusers" "$([ "$conf0" = kept ] && echo 644)")
 	got=$(tree "$d")
 	if [ "$got" = "$want_tree" ]; then pass "[$name] the installed tree"
 	else
@@ -157,6 +162,13 @@ layout() {
 		same "[$name] tlspolicyd.conf, new, is the sample" \
 			"$top/contrib/tlspolicyd.conf.sample" \
 			"$d/$etc/tlspolicyd.conf"
+		if grep -q "^note: tlspolicyd.conf is 0640 .*chgrp tlspolicyd /$etc/tlspolicyd.conf\$" "$log"
+		then
+			pass "[$name] DESTDIR: tlspolicyd.conf 0640, the chgrp to run is printed"
+		else
+			fail "[$name] DESTDIR: the chgrp to run is printed" \
+				"$(grep -i tlspolicyd.conf "$log")"
+		fi
 	fi
 
 	# ExecStart: the installed binary and config; nothing else changed.
@@ -202,7 +214,7 @@ layout() {
 		return
 	fi
 	got=$(tree "$d")
-	if [ "$got" = "644 $etc/tlspolicyd.conf" ]; then
+	if [ "$got" = "$(grep " $etc/tlspolicyd.conf\$" <<<"$want_tree")" ]; then
 		pass "[$name] uninstall leaves only tlspolicyd.conf"
 	else
 		fail "[$name] uninstall leaves only tlspolicyd.conf" \
@@ -224,6 +236,43 @@ layout "/opt, every directory set" kept "PREFIX=/opt/tp SBINDIR=/opt/tp/bin
 	SYSTEMDUNITDIR=/etc/systemd/system SYSUSERSDIR=/etc/sysusers.d" \
 	opt/tp/bin opt/tp/man opt/tp/etc opt/tp/sql etc/systemd/system \
 	etc/sysusers.d
+
+# ------------------------------------------------- the config's group
+# Without DESTDIR, as root, with a group tlspolicyd: the new config is
+# given to it (a temporary group is made if there is none, and removed).
+echo "# --- tlspolicyd.conf without DESTDIR"
+tmpgroup=
+if [ "$(id -u)" = 0 ] && ! getent group tlspolicyd >/dev/null &&
+    command -v groupadd >/dev/null; then
+	groupadd -r tlspolicyd && tmpgroup=tlspolicyd
+	trap 'rm -rf "$tmp"; [ -z "$tmpgroup" ] || groupdel "$tmpgroup"' EXIT
+fi
+p=$tmp/nodest
+if ! mk "$tmp/nodest.log" PREFIX="$p/usr" SYSCONFDIR="$p/etc" install; then
+	fail "make install PREFIX=... (no DESTDIR)" \
+		"$(tail -20 "$tmp/nodest.log")"
+elif [ "$(id -u)" = 0 ] && getent group tlspolicyd >/dev/null; then
+	got=$(stat -c '%a %U %G' "$p/etc/tlspolicyd.conf")
+	if [ "$got" = "640 root tlspolicyd" ] &&
+	    ! grep -q '^note:' "$tmp/nodest.log"; then
+		pass "no DESTDIR, as root, group tlspolicyd: tlspolicyd.conf is 640 root tlspolicyd"
+	else
+		fail "no DESTDIR, as root, group tlspolicyd: tlspolicyd.conf 640 root tlspolicyd" \
+			"got: $got" "$(grep -i tlspolicyd.conf "$tmp/nodest.log")"
+	fi
+else
+	got=$(stat -c '%a' "$p/etc/tlspolicyd.conf")
+	if [ "$got" = 640 ] && grep -q '^note:.*chgrp tlspolicyd' \
+	    "$tmp/nodest.log"; then
+		pass "no DESTDIR, no group tlspolicyd (or not root): 0640 and the chgrp printed"
+	else
+		fail "no DESTDIR, no group tlspolicyd: 0640 and the chgrp printed" \
+			"mode $got" "$(grep -i tlspolicyd.conf "$tmp/nodest.log")"
+	fi
+fi
+if [ -n "$tmpgroup" ]; then
+	groupdel "$tmpgroup" && tmpgroup=
+fi
 
 # ------------------------------------------------------------- man pages
 echo "# --- man pages"

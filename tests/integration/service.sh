@@ -6,11 +6,17 @@
 # RELOADING=1/READY=1, STOPPING=1, WATCHDOG=1; path and abstract sockets);
 # SIGHUP applying log_level and max_stale live without dropping an open
 # connection, reporting a bad file and keeping the running config, and
-# keeping a changed listen ("needs a restart"); SIGTERM with clients
-# connected; as root, the privilege drop (/proc uid, gid, groups,
-# capabilities; a root-only file it can no longer open) and the unix
-# socket's owner, group and mode, with postmap as a user in the group and
-# one outside it.  Called by `make check-integration`; the root-only part
+# keeping a changed listen ("needs a restart"), max_stale raised and
+# postfix_compat changed while the database is down (what the log says);
+# SIGTERM with clients connected, and a SIGHUP during that drain ignored;
+# as root, the privilege drop (/proc uid, gid, groups, capabilities; a
+# root-only file it can no longer open), the unix socket's owner, group
+# and mode, with postmap as a user in the group and one outside it, the
+# socket directory rule (refused: one of the daemon user's, a group-
+# writable one; accepted: root's 0750, a sticky one), a link planted at
+# the socket path never followed, unknown listen_owner/listen_group exit
+# 2, and /etc/tlspolicyd.conf (no -c) gone at SIGHUP keeps the running
+# configuration (only when no such file exists already).  Called by `make check-integration`; the root-only part
 # says "# skip" when not root.
 #
 #   tests/integration/service.sh          uses ./tlspolicyd of this tree
@@ -93,11 +99,12 @@ for line in sys.stdin:
     except OSError as e:
         print("ERROR", e, flush=True)
 EOF
-	# stopper.py PID PORT: SIGTERM with clients connected.  Opens idle
-	# connections, one holding half a request, and one with a 4 KiB
+	# stopper.py PID PORT [hup]: SIGTERM with clients connected.  Opens
+	# idle connections, one holding half a request, and one with a 4 KiB
 	# receive buffer that pipelines requests for 0.3 s without reading,
 	# so replies are still owed (in the daemon's buffer) at the signal;
-	# sends SIGTERM; then reads every connection to EOF.  Prints:
+	# sends SIGTERM (with "hup": and SIGHUP 50 ms later, while those
+	# replies are still owed); then reads every connection to EOF.  Prints:
 	# sent=N answered=N complete=yes|no partial_reply=BYTES
 	# idle_eof=yes|no exit_ms=MS.
 	cat >"$IT_TMP/stopper.py" <<'EOF'
@@ -124,6 +131,9 @@ except OSError:
 busy.settimeout(5)
 t0 = time.monotonic()
 os.kill(pid, signal.SIGTERM)
+if sys.argv[3:] == ["hup"]:
+    time.sleep(0.05)
+    os.kill(pid, signal.SIGHUP)
 def drain(s):
     out = b""
     while True:
@@ -414,12 +424,32 @@ hup_and_wait svc "$SVC" "SIGHUP: max_stale changed"
 probe_ask example.com
 expect_eq "max_stale back to 1h: served again, same connection" \
 	"$PROBE_OUT" "OK secure"
+if it_wait_log 3 svc "warning: pgsync: policy data no longer past max_stale" &&
+	[ "$(it_log_count svc "current again")" = 0 ]; then
+	pass "max_stale raised, database still down: \"no longer past max_stale\", not \"current again\""
+else
+	fail "max_stale raised, database still down: \"no longer past max_stale\"" \
+		"$(it_log_lines svc "pgsync:" | tail -n 3)"
+fi
+
+SCEN="SIGHUP, postfix_compat while down"
+write_conf "$PORT2" 'max_stale = 1h' 'postfix_compat = 3.10'
+if hup_and_wait svc "$SVC" "SIGHUP: postfix_compat: the database is not connected" &&
+	[ "$(it_log_count svc "warning:" "applies from the next successful load")" = 1 ]; then
+	pass "postfix_compat changed while the database is down: logged as applying at the next load"
+else
+	fail "postfix_compat changed while the database is down: logged as applying at the next load" \
+		"$(tail -n 5 "$IT_TMP/svc.log")"
+fi
+probe_ask example.com
+expect_eq "... the data served stays" "$PROBE_OUT" "OK secure"
 exec {PROBE[1]}>&-
 wait "$PROBE_PID" 2>/dev/null
 
 SCEN="SIGTERM with clients"
 from=$(notify_mark svc)
-out=$(python3 "$IT_TMP/stopper.py" "$SVC" "$PORT")
+IT_LOG_FROM=$(it_log_mark svc)
+out=$(python3 "$IT_TMP/stopper.py" "$SVC" "$PORT" hup)
 wait "$SVC"
 rc=$?
 it_forget "$SVC"
@@ -444,6 +474,17 @@ else
 fi
 if notify_wait 2 svc "$from" '^STOPPING=1$'; then
 	pass "STOPPING=1 at SIGTERM"
+	after=$(tail -n "+$NOTIFY_LINE" "$IT_TMP/svc.notify" |
+		grep -cE '^(RELOADING|READY)=1')
+	if [ "$after" = 0 ] &&
+		[ "$(it_log_count svc "SIGHUP while stopping: ignored")" = 1 ] &&
+		[ "$(it_log_count svc "SIGHUP:")" = 0 ]; then
+		pass "a SIGHUP during the drain is ignored: no reload, no RELOADING=1/READY=1 after STOPPING=1"
+	else
+		fail "a SIGHUP during the drain is ignored" \
+			"messages: $(notify_tail svc)" \
+			"$(it_log_lines svc "SIGHUP")"
+	fi
 else
 	fail "STOPPING=1 at SIGTERM" "messages: $(notify_tail svc)"
 fi
@@ -472,8 +513,10 @@ GRP=tlsit_g$SUF
 DUSER=tlsit_d$SUF
 IN=tlsit_i$SUF
 OUT=tlsit_o$SUF
+ETC_CONF=
 cleanup_users() {
 	local u
+	[ -n "$ETC_CONF" ] && rm -f "$ETC_CONF"
 	for u in "$DUSER" "$IN" "$OUT"; do
 		userdel "$u" >/dev/null 2>&1
 	done
@@ -492,9 +535,10 @@ DUID=$(id -u "$DUSER")
 DGID=$(id -g "$DUSER")
 GGID=$(getent group "$GRP" | cut -d: -f3)
 
-# the socket's directory belongs to the daemon's user, as systemd's
-# RuntimeDirectory= makes it: it can remove the socket at exit
-mkdir -m 0755 "$IT_TMP/run" && chown "$DUSER:" "$IT_TMP/run"
+# started as root, the socket's directory is root's; sticky and writable
+# by $GRP, so the daemon (in $GRP) can remove its socket at exit and
+# nobody can swap root's socket before the chown; others may traverse
+mkdir -m 1771 "$IT_TMP/run" && chown "root:$GRP" "$IT_TMP/run"
 mkdir -m 0700 "$IT_TMP/rootonly"
 SOCK=$IT_TMP/run/socket
 RCONF=$IT_TMP/root.conf
@@ -580,8 +624,96 @@ expect_cmd "not root and another user set: exit 2 naming the key" 2 "" \
 run_cmd "$TLSPOLICYD" -f -c /dev/null --listen "unix:$IT_TMP/run/s2" \
 	--database "$PGC_CONNINFO" --state-file '' \
 	--listen-group "nosuch$SUF"
-expect_cmd "an unknown listen_group: exit 1 naming the key" 1 "" \
+expect_cmd "an unknown listen_group: exit 2 naming the key" 2 "" \
 	"listen_group: no such group \"nosuch$SUF\""
+run_cmd "$TLSPOLICYD" -f -c /dev/null --listen "unix:$IT_TMP/run/s2" \
+	--database "$PGC_CONNINFO" --state-file '' \
+	--listen-owner "nosuch$SUF"
+expect_cmd "an unknown listen_owner: exit 2 naming the key" 2 "" \
+	"listen_owner: no such user \"nosuch$SUF\""
+expect_eq "... and no socket was bound" "$(ls "$IT_TMP/run")" ""
+
+SCEN="socket directory rule"
+# root_sock DIR [OPTION...]: start as root with user and listen_group,
+# unix:DIR/socket (timeout: a daemon that starts would hang here).
+root_sock() {
+	local dir=$1
+	shift
+	run_cmd timeout 5 "$TLSPOLICYD" -f -c /dev/null \
+		--listen "unix:$dir/socket" --database "$PGC_CONNINFO" \
+		--state-file '' --user "$DUSER" --listen-group "$GRP" "$@"
+}
+# the layout the README gave before: the daemon user's own directory
+mkdir -m 0755 "$IT_TMP/userdir" && chown "$DUSER:" "$IT_TMP/userdir"
+root_sock "$IT_TMP/userdir"
+expect_cmd "as root, a socket directory of the user's: exit 2 naming it" 2 \
+	"" "listen: unix:$IT_TMP/userdir/socket: directory $IT_TMP/userdir belongs to uid $DUID: started as root"
+mkdir -m 0770 "$IT_TMP/gw" && chown "root:$GRP" "$IT_TMP/gw"
+root_sock "$IT_TMP/gw"
+expect_cmd "a group-writable socket directory without the sticky bit: exit 2" \
+	2 "" "directory $IT_TMP/gw is writable by its group (mode 0770)"
+expect_eq "... and nothing was bound in either" \
+	"$(find "$IT_TMP/userdir" "$IT_TMP/gw" -name socket | wc -l)" 0
+# the documented layout for a root start: root's, the Postfix group, 0750
+mkdir -m 0750 "$IT_TMP/rootdir" && chown "root:$GRP" "$IT_TMP/rootdir"
+echo secret >"$IT_TMP/victim" && chmod 0600 "$IT_TMP/victim"
+ln -s "$IT_TMP/victim" "$IT_TMP/rootdir/socket"
+root_sock "$IT_TMP/rootdir"
+expect_cmd "a link planted at the socket path: not followed, not removed, exit 1" \
+	1 "" "something that is not a socket is in the way"
+expect_eq "... its target keeps owner, group and mode" \
+	"$(stat -c '%a %U %G' "$IT_TMP/victim") $(readlink "$IT_TMP/rootdir/socket")" \
+	"600 root root $IT_TMP/victim"
+rm -f "$IT_TMP/rootdir/socket"
+it_spawn rootdir "$TLSPOLICYD" -f -c /dev/null \
+	--listen "unix:$IT_TMP/rootdir/socket" \
+	--listen "inet:127.0.0.1:$PORT" --database "$PGC_CONNINFO" \
+	--state-file '' --user "$DUSER" --listen-group "$GRP" \
+	--listen-mode 0620
+RD=$IT_PID
+if it_wait_ready "$PORT" 10 "$RD"; then
+	pass "as root, root's 0750 socket directory is accepted"
+	expect_eq "listen_mode 0620 comes out exactly (umask at bind)" \
+		"$(stat -c '%a %U %G' "$IT_TMP/rootdir/socket")" \
+		"620 $DUSER $GRP"
+	SOCK=$IT_TMP/rootdir/socket
+	uq "$IN"
+	expect_eq "postmap -q as $IN (in $GRP) over that socket" \
+		"$Q_RC $Q_OUT" "0 secure"
+	it_stop_daemons "$RD:rootdir"
+else
+	fail "as root, root's 0750 socket directory is accepted" \
+		"$(tail -n 3 "$IT_TMP/rootdir.log")"
+fi
+
+SCEN="default config file at SIGHUP"
+if [ -e /etc/tlspolicyd.conf ]; then
+	echo "# skip /etc/tlspolicyd.conf gone at SIGHUP: the file exists"
+else
+	ETC_CONF=/etc/tlspolicyd.conf
+	{
+		printf 'listen = inet:127.0.0.1:%s\n' "$PORT2"
+		printf 'database = %s\n' "$PGC_CONNINFO"
+		printf 'state_file =\n'
+	} >"$ETC_CONF"
+	it_spawn etc "$TLSPOLICYD" -f
+	ETC=$IT_PID
+	it_wait_ready "$PORT2" 10 "$ETC" || bail "daemon without -c answers"
+	rm -f "$ETC_CONF"
+	if hup_and_wait etc "$ETC" "keeping the running configuration" &&
+		[ "$(it_log_count etc "$ETC_CONF: No such file or directory")" = 1 ]
+	then
+		pass "no -c: /etc/tlspolicyd.conf gone at SIGHUP keeps the running configuration"
+	else
+		fail "no -c: /etc/tlspolicyd.conf gone at SIGHUP keeps the running configuration" \
+			"$(tail -n 3 "$IT_TMP/etc.log")"
+	fi
+	IT_LOG_FROM=$(it_log_mark etc)
+	sleep 0.5
+	Q_PORT=$PORT2 expect_ok example.com secure
+	expect_eq "... no key changed" "$(it_log_count etc "changed")" 0
+	it_stop_daemons "$ETC:etc"
+fi
 
 SCEN=
 finish
