@@ -73,9 +73,11 @@
 #define SNAPSHOT_MAX_STORED 65535
 
 /*
- * The identity line of a state file (table, columns, postfix_compat,
- * fingerprint_digest): SQL identifiers are at most 63 bytes, so a few
- * hundred bytes hold it; the bound stops a corrupt length early.
+ * The identity line of a state file (the database's host, hostaddr, port
+ * and dbname, table, columns, postfix_compat, fingerprint_digest): SQL
+ * identifiers are at most 63 bytes, so a few hundred bytes hold it (a
+ * longer one is cut here, the same way when written and when read); the
+ * bound stops a corrupt length early.
  */
 #define SNAPFILE_MAX_IDENTITY 4096
 
@@ -105,6 +107,24 @@
 #define STATEFILE_REFRESH_MS 300000
 #define STATEFILE_RETRY_MS 60000
 #define STATEFILE_WARN_MS 3600000
+
+/*
+ * Serving the state file (statefile.c).  It is served once the first
+ * connection attempt failed, or STATEFILE_SERVE_GRACE_MS after the
+ * session started without a load: a database host that drops packets, or
+ * accepts and never speaks, fails only after connect_timeout (10 s by
+ * default), and a second is far longer than a connection to a live
+ * database takes.  A file saved more than STATEFILE_AHEAD_MS later than
+ * the local clock says now is refused, not served as fresh: a minute
+ * covers the steps NTP makes, a time further ahead is not one this daemon
+ * wrote.  At SIGTERM a write under way is waited for STATEFILE_STOP_WAIT_MS
+ * (a writer of 1 000 000 rows takes about half a second, most of it done
+ * when the signal comes), then killed, and the last write done in the
+ * daemon: a stop stays about a second.
+ */
+#define STATEFILE_SERVE_GRACE_MS 1000
+#define STATEFILE_AHEAD_MS 60000
+#define STATEFILE_STOP_WAIT_MS 300
 
 /*
  * Frames answered per callback before yielding to other connections; the

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy.h"
 #include "snapshot.h"
 
 #define SNAPFILE_MAGIC "TLSPSNAP"	/* 8 bytes, no NUL */
@@ -31,7 +32,7 @@ enum snapfile_status {
 	SNAPFILE_ERR_VERSION,	/* written by a newer tlspolicyd */
 	SNAPFILE_ERR_TRUNCATED,	/* shorter than its header says */
 	SNAPFILE_ERR_CHECKSUM,	/* a byte changed */
-	SNAPFILE_ERR_IDENTITY,	/* another table, columns or settings */
+	SNAPFILE_ERR_IDENTITY,	/* another database, table, columns, settings */
 	SNAPFILE_ERR_FORMAT,	/* the checksum holds, the contents do not */
 };
 
@@ -51,14 +52,18 @@ int snapfile_encode(const struct snapshot *s, const char *identity,
     const struct snapfile_meta *meta, snapfile_sink *sink, void *arg);
 
 /*
- * Decode len bytes of a file made with the same identity.  On
- * SNAPFILE_OK, *out is a new snapshot (caller frees) and *meta says what
- * the file said; otherwise *out is NULL and detail (may be NULL) says
- * more, in a sentence part that follows snapfile_status_name().
+ * Decode len bytes of a file made with the same identity.  Every valid
+ * row's policy is parsed again with opts and must give its own text, byte
+ * for byte (SNAPFILE_ERR_FORMAT otherwise): the file holds nothing the
+ * table could not have said.  On SNAPFILE_OK, *out is a new snapshot
+ * (caller frees) and *meta says what the file said; otherwise *out is
+ * NULL and detail (may be NULL) says more, in a sentence part that
+ * follows snapfile_status_name().
  */
 enum snapfile_status snapfile_decode(const void *buf, size_t len,
-    const char *identity, struct snapfile_meta *meta, struct snapshot **out,
-    char *detail, size_t detailsz);
+    const char *identity, const struct policy_opts *opts,
+    struct snapfile_meta *meta, struct snapshot **out, char *detail,
+    size_t detailsz);
 
 /* "bad magic", "checksum mismatch", ...: static storage. */
 const char *snapfile_status_name(enum snapfile_status st);

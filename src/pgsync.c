@@ -34,8 +34,12 @@
  * Any error drops the session: the snapshot stays (last known good, served
  * for max_stale), and a full load follows the reconnect, so nothing missed
  * while down can survive it.  Before the first load ever succeeded, a
- * failure serves the state file instead, if it checks out; each load and
- * refresh tells the state file (statefile.h).
+ * failure serves the state file instead, if it checks out, and so does a
+ * database that has not answered STATEFILE_SERVE_GRACE_MS after the
+ * session started (a host that drops packets fails only after
+ * connect_timeout); each load and refresh tells the state file
+ * (statefile.h).  A new session (SIGHUP) arms the expiry timer for the
+ * data already served.
  *
  * Invariants: the daemon's snapshot only ever changes to a complete,
  * consistent state within one callback; the DSN is never logged, and
@@ -104,6 +108,7 @@ struct pgsync {
 	struct event *ev_reconcile;
 	struct event *ev_reconnect;
 	struct event *ev_expire;	/* the earliest expiry in d->snap */
+	struct event *ev_grace;		/* serve the state file, no load yet */
 	double clock_offset;	/* database epoch seconds - monotime_sec() */
 	unsigned long backoff;
 	bool down_logged;
@@ -570,7 +575,7 @@ apply_refresh(struct pgsync *ps, const PGresult *res)
 	    "%d row(s)", ps->plan.applied, ps->nflight, n);
 	clear_flight(ps);
 	mark_current(ps);
-	statefile_changed(d->state, ps->plan.applied);
+	statefile_changed(d->state, ps->cfg, ps->plan.applied);
 	/* removed rows stay in the arena until a full load compacts it */
 	if (snapshot_waste(d->snap) > (size_t)1 << 20 &&
 	    snapshot_waste(d->snap) > snapshot_bytes(d->snap) / 2) {
@@ -713,7 +718,7 @@ swap_in(struct pgsync *ps)
 	d->stats.load_seconds = monotime_sec() - ps->load_started;
 	d->stats.generation = ps->load_gen;
 	mark_current(ps);
-	statefile_changed(d->state, ps->load_gen);
+	statefile_changed(d->state, ps->cfg, ps->load_gen);
 	d->why[0] = '\0';
 	ps->backoff = BACKOFF_MIN_MS;
 	if (ps->down_logged)
@@ -1296,6 +1301,18 @@ on_reconcile(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* No load yet, STATEFILE_SERVE_GRACE_MS after the start: the file. */
+static void
+on_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgsync *ps = arg;
+
+	(void)fd;
+	(void)what;
+	if (ps->d->snap == NULL && statefile_serve(ps->d->state))
+		arm_expiry(ps);
+}
+
 struct pgsync *
 pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 {
@@ -1333,11 +1350,21 @@ pgsync_new(struct daemon *d, const struct pgsync_hooks *hooks)
 	ps->ev_reconcile = event_new(d->base, -1, EV_PERSIST, on_reconcile,
 	    ps);
 	ps->ev_expire = evtimer_new(d->base, on_expire, ps);
+	ps->ev_grace = evtimer_new(d->base, on_grace, ps);
 	tv = ms_tv(c->poll_interval);
 	event_add(ps->ev_poll, &tv);	/* also the stuck-query watchdog */
 	if (c->reconcile_interval > 0 && !ps->hooks.oneshot) {
 		tv = ms_tv(c->reconcile_interval);
 		event_add(ps->ev_reconcile, &tv);
+	}
+	if (!ps->hooks.oneshot) {
+		/* the data a previous session left (SIGHUP) still expires */
+		if (d->snap != NULL)
+			arm_expiry(ps);
+		else if (d->state != NULL) {
+			tv = ms_tv(STATEFILE_SERVE_GRACE_MS);
+			event_add(ps->ev_grace, &tv);
+		}
 	}
 	snprintf(d->why, sizeof(d->why), "connecting to the database");
 	connect_start(ps);
@@ -1366,6 +1393,7 @@ pgsync_free(struct pgsync *ps)
 	event_free(ps->ev_poll);
 	event_free(ps->ev_reconcile);
 	event_free(ps->ev_expire);
+	event_free(ps->ev_grace);
 	if (ps->pg != NULL)
 		PQfinish(ps->pg);
 	snapshot_free(ps->building);

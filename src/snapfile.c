@@ -20,17 +20,24 @@
  *
  * What is stored is what the snapshot answers with, not the table's
  * columns: a row comes back answering exactly as it did (its canonical
- * policy, its reason if invalid, conflicts as the same rows twice), with
- * no policy parsed again.  The identity therefore names everything that
- * shaped those answers (statefile.c builds it); a file with another one
- * is refused, and so is one of another version: there is no upgrade path,
- * the next load from the database replaces a refused file anyway.
+ * policy, its reason if invalid, conflicts as the same rows twice).  The
+ * identity therefore names everything that shaped those answers
+ * (statefile.c builds it); a file with another one is refused, and so is
+ * one of another version: there is no upgrade path, the next load from
+ * the database replaces a refused file anyway.
+ *
+ * The checksum stops accidents, not forgery, and the identity is made of
+ * configuration values anyone may read: so a valid row is taken only if
+ * it is what snapshot_add_row() would store for it today, its target
+ * spelling its key and its text parsed again with the daemon's policy
+ * options giving the same text byte for byte, without a warning
+ * (check_valid()).  Who may write the file is statefile.c's check.
  *
  * The encoder makes two passes over the rows, the first only counting,
  * so the header can carry the length: a truncated file is told from a
  * corrupt one.  Decoding checks, in order, the magic, the version, the
- * length, the checksum, the identity, then every row as
- * snapshot_add_stored() does; each failure is one status.
+ * length, the checksum, the identity, then every row as check_valid()
+ * and snapshot_add_stored() do; each failure is one status.
  *
  * Invariants: a decoded snapshot is handed out only whole; nothing is
  * read past len; no allocation is sized by the file before the checksum
@@ -43,7 +50,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "policy.h"
 #include "snapfile.h"
+#include "target.h"
 
 #define HEADER 48
 #define TRAILER 4
@@ -345,13 +354,47 @@ take_str(struct dec *d, const char **s, size_t *n)
 	return true;
 }
 
+/*
+ * A valid row is what snapshot_add_row() would have stored for it today:
+ * its target is its key's spelling, and its text, parsed again with the
+ * daemon's policy options, is itself byte for byte and warns of nothing.
+ * A static reason, or NULL.
+ */
+static const char *
+check_valid(const struct policy_opts *opts, const struct snapshot_stored *r)
+{
+	struct policy_result res;
+	struct target key;
+	char text[POLICY_MAX_TEXT + 1];
+	const char *sp;
+
+	if (r->targetlen > TARGET_MAX_LEN ||
+	    target_canon(r->target, r->targetlen, &key) != TARGET_OK ||
+	    key.len != r->keylen || memcmp(key.canon, r->key, key.len) != 0)
+		return "a valid row whose target is not its key";
+	if (r->textlen == 0 || r->textlen > POLICY_MAX_TEXT ||
+	    memchr(r->text, '\0', r->textlen) != NULL)
+		return "a policy of a bad length or with a NUL";
+	memcpy(text, r->text, r->textlen);
+	text[r->textlen] = '\0';
+	/* "<level>[ <name>=<value>]...": the level, then the attributes */
+	sp = strchr(text, ' ');
+	if (sp != NULL)
+		text[sp - text] = '\0';
+	if (policy_parse(opts, text, sp != NULL ? sp + 1 : NULL, &res) !=
+	    POLICY_OK || res.warned || strlen(res.text) != r->textlen ||
+	    memcmp(res.text, r->text, r->textlen) != 0)
+		return "a policy that is not one this daemon would serve";
+	return NULL;
+}
+
 /* One row into s; a static reason on failure. */
 static const char *
-take_row(struct dec *d, struct snapshot *s)
+take_row(struct dec *d, const struct policy_opts *opts, struct snapshot *s)
 {
 	struct snapshot_stored r;
 	char comment[SNAPSHOT_MAX_COMMENT + 1];
-	const char *c;
+	const char *c, *why;
 	uint64_t flags, bits;
 	size_t clen;
 
@@ -385,6 +428,8 @@ take_row(struct dec *d, struct snapshot *s)
 		comment[clen] = '\0';
 		r.comment = comment;
 	}
+	if (!r.invalid && (why = check_valid(opts, &r)) != NULL)
+		return why;
 	if (!snapshot_add_stored(s, &r))
 		return "a row the table could not hold (key not canonical, "
 		    "bad text or lengths)";
@@ -435,8 +480,8 @@ identity_detail(const char *theirs, size_t tlen, const char *ours,
 
 enum snapfile_status
 snapfile_decode(const void *buf, size_t len, const char *identity,
-    struct snapfile_meta *meta, struct snapshot **out, char *detail,
-    size_t detailsz)
+    const struct policy_opts *opts, struct snapfile_meta *meta,
+    struct snapshot **out, char *detail, size_t detailsz)
 {
 	const unsigned char *b = buf;
 	char dummy[1];
@@ -501,7 +546,7 @@ snapfile_decode(const void *buf, size_t len, const char *identity,
 	hint = rows < d.left / MIN_ROW ? rows : d.left / MIN_ROW;
 	s = snapshot_new((size_t)hint);
 	for (i = 0; i < rows; i++) {
-		if ((why = take_row(&d, s)) != NULL) {
+		if ((why = take_row(&d, opts, s)) != NULL) {
 			snprintf(detail, detailsz, "row %llu: %s",
 			    (unsigned long long)i + 1, why);
 			snapshot_free(s);

@@ -11,7 +11,20 @@
  * or a quarter of max_stale, whichever is shorter, if the data was
  * confirmed current since (its saved time moves on), so a crash leaves a
  * file at most that much older than the data it holds.  At the way out
- * (statefile_flush()) what is new is written once more, in this process.
+ * (statefile_flush()) the file is written once more, in this process, if
+ * the rows changed since the last write started or the file's saved time
+ * is a refresh interval old: rows unchanged in a younger file are not
+ * written again (a million of them take about 350 ms), so a file served
+ * after a restart may say the data was current up to that interval
+ * earlier than it was, and max_stale runs out that much sooner.
+ *
+ * What the rows were made from (the identity: the database as libpq
+ * resolves the connection string, the table, its columns and the two
+ * settings that decide a row's validity) is taken when the data is made:
+ * by statefile_changed(), with the configuration of the session that
+ * loaded it, and by statefile_serve().  A SIGHUP that points the daemon
+ * elsewhere keeps serving the old rows until the new session loads, and
+ * they are written with the identity they were made with.
  *
  * The writer is a child process.  fork() gives it the snapshot as it is
  * at that moment, copy-on-write, for the price of copying the page tables
@@ -22,16 +35,30 @@
  * waitpid().  So lookups never wait for the encoding, the disk or fsync,
  * and the snapshot needs no locking or copying; a writer thread would
  * need both, and slicing the encoding over loop turns would need a
- * snapshot that does not change between slices.  The child touches no
- * descriptor but its own file and the pipe, resets the signal handlers
- * (a SIGTERM for the whole service must not reach the parent's loop
- * through libevent's signal pipe) and never returns into the loop.
+ * snapshot that does not change between slices.  Every signal is blocked
+ * across fork(): the child resets the handlers to their defaults before
+ * it unblocks them, so no signal runs libevent's handler in the child and
+ * reaches the parent's loop through the signal socketpair they share.
+ * The child closes every descriptor but the pipe (clients, listeners, the
+ * libpq socket), opens its own file, and never returns into the loop.
+ * FILE.tmp is unlinked and created anew with O_EXCL, never opened as
+ * found: a FIFO or another user's file there cannot block or receive the
+ * write.  At the way out a writer is waited for at most
+ * STATEFILE_STOP_WAIT_MS, then killed.
  *
- * Reading.  Only when pgsync fails before any load succeeded
- * (statefile_serve()), once: the file is mapped, decoded into a new
- * snapshot and set as d->snap only if it checked out whole.  Its saved
- * time becomes d->current_at, so answer.c's max_stale rule applies to
- * it as to data the daemon loaded itself.
+ * Reading.  Only while no load has succeeded, when pgsync fails or
+ * STATEFILE_SERVE_GRACE_MS after it started (statefile_serve()), once.
+ * The file is opened without following a symbolic link and without
+ * blocking (a FIFO there must not wedge the loop), and refused unless it
+ * is a regular file owned by the daemon's effective uid and writable by
+ * no one else, in a directory others cannot write (or sticky); the
+ * checksum stops accidents, these stop another user's forgery.  It is
+ * mapped, decoded into a new snapshot (every valid row's policy parsed
+ * again, snapfile.c) and set as d->snap only if it checked out whole and
+ * its saved time is not ahead of the clock by more than
+ * STATEFILE_AHEAD_MS.  Its saved time becomes d->current_at, so
+ * answer.c's max_stale rule applies to it as to data the daemon loaded
+ * itself.
  *
  * Invariants: one writer at a time (a change meanwhile marks the data
  * dirty for the next write); FILE is only ever replaced by rename(), so a
@@ -41,10 +68,12 @@
  * failures at most once per STATEFILE_WARN_MS unless their text changes.
  * Limits: STATEFILE_* in bounds.h; the file's own in snapfile.c.
  */
+#define _GNU_SOURCE		/* close_range() */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +86,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <libpq-fe.h>
 
 #include "config.h"
 #include "lifecycle.h"
@@ -92,6 +122,9 @@ struct statefile {
 	uint64_t checked;	/* the last refresh found nothing new */
 	uint64_t retry_after;	/* after a failure */
 	int64_t generation;
+	char ident[SNAPFILE_MAX_IDENTITY + 1];	/* of d->snap: identity() */
+	char *db_conninfo;	/* what db_ident was resolved from */
+	char db_ident[SNAPFILE_MAX_IDENTITY + 1];
 	time_t saved_at;	/* in the file now; 0: none */
 
 	bool tried_serve;
@@ -146,19 +179,84 @@ dir_exists(struct statefile *st)
 	return false;
 }
 
+/* A value of a connection string: the string's, else libpq's default. */
+static const char *
+conn_value(const PQconninfoOption *given, const PQconninfoOption *defs,
+    const char *key)
+{
+	const PQconninfoOption *o;
+
+	for (o = given; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, key) == 0 && o->val != NULL &&
+		    o->val[0] != '\0')
+			return o->val;
+	for (o = defs; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, key) == 0 && o->val != NULL)
+			return o->val;
+	return "";
+}
+
 /*
- * What the rows were made from: a file with another identity would
- * answer as another configuration did (snapfile.c).
+ * The database the connection string names: host, hostaddr, port and
+ * dbname as libpq takes them (the string, else the PG* variables and its
+ * built-in defaults; dbname, else the user name, as libpq does).  Never
+ * the password or any other key.  Kept for the string it was made from.
+ */
+static const char *
+db_identity(struct statefile *st, const char *conninfo)
+{
+	static const char *const keys[] = {"host", "hostaddr", "port",
+	    "dbname"};
+	PQconninfoOption *given, *defs;
+	char *err = NULL, *p;
+	size_t i, used = 0;
+
+	if (st->db_conninfo != NULL && strcmp(st->db_conninfo, conninfo) == 0)
+		return st->db_ident;
+	xfree(st->db_conninfo);
+	st->db_conninfo = xstrdup(conninfo);
+	given = PQconninfoParse(conninfo, &err);	/* main checked it */
+	PQfreemem(err);
+	defs = PQconndefaults();
+	st->db_ident[0] = '\0';
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *v = conn_value(given, defs, keys[i]);
+
+		if (v[0] == '\0' && strcmp(keys[i], "dbname") == 0)
+			v = conn_value(given, defs, "user");
+		used += (size_t)snprintf(st->db_ident + used,
+		    sizeof(st->db_ident) - used, "%s=%s\n", keys[i], v);
+		if (used >= sizeof(st->db_ident))
+			break;
+	}
+	/* one line per key, whatever the values hold */
+	for (p = st->db_ident; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\n') || *p > 0x7e)
+			*p = '?';
+	PQconninfoFree(given);
+	PQconninfoFree(defs);
+	return st->db_ident;
+}
+
+/*
+ * What the rows were made from, by the configuration c: a file with
+ * another identity would answer as another database or configuration
+ * did (snapfile.c).
  */
 static void
-identity(const struct config *c, char *buf, size_t sz)
+identity(struct statefile *st, const struct config *c, char *buf,
+    size_t sz)
 {
-	snprintf(buf, sz, "table=%s\ncolumn_target=%s\ncolumn_policy=%s\n"
-	    "column_parameters=%s\ncolumn_active=%s\ncolumn_expires=%s\n"
+	/* cut at SNAPFILE_MAX_IDENTITY: the same cut written and read */
+	if (snprintf(buf, sz, "%stable=%s\ncolumn_target=%s\n"
+	    "column_policy=%s\ncolumn_parameters=%s\ncolumn_active=%s\n"
+	    "column_expires=%s\n"
 	    "column_comment=%s\npostfix_compat=%d\nfingerprint_digest=%s\n",
-	    c->table, c->column_target, c->column_policy,
-	    c->column_parameters, c->column_active, c->column_expires,
-	    c->column_comment, c->postfix_compat, c->fingerprint_digest);
+	    db_identity(st, c->database), c->table, c->column_target,
+	    c->column_policy, c->column_parameters, c->column_active,
+	    c->column_expires, c->column_comment, c->postfix_compat,
+	    c->fingerprint_digest) < 0)
+		buf[0] = '\0';
 }
 
 static unsigned long
@@ -177,6 +275,18 @@ has_news(const struct statefile *st)
 {
 	return st->d->snap != NULL &&
 	    (st->dirty || st->d->current_at > st->saved_at);
+}
+
+/*
+ * Worth a write at the way out, in the daemon (see the top of this
+ * file): rows changed, or the file's saved time a refresh interval old.
+ */
+static bool
+has_news_at_exit(const struct statefile *st)
+{
+	return st->d->snap != NULL && (st->dirty ||
+	    (double)st->d->current_at - (double)st->saved_at >=
+	    (double)refresh_ms(st) / 1000);
 }
 
 /* --- the write itself: in the child, or in the daemon at the way out */
@@ -219,20 +329,23 @@ write_file(const struct statefile *st, const struct snapshot *snap,
     const struct snapfile_meta *meta, uint64_t *bytes, char *msg,
     size_t msgsz)
 {
-	char id[SNAPFILE_MAX_IDENTITY + 1];
 	struct sink k = {-1, 0, 0};
 	const char *step;
 	int dfd;
 
-	identity(st->d->cfg, id, sizeof(id));
-	k.fd = open(st->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	/*
+	 * Never open what is there: a FIFO would block, a file be shared.
+	 * What cannot be removed makes O_EXCL fail, and open says why.
+	 */
+	(void)unlink(st->tmp);
+	k.fd = open(st->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (k.fd < 0) {
 		snprintf(msg, msgsz, "open %s: %s", st->tmp, strerror(errno));
 		return -1;
 	}
 	step = "write";
-	if (snapfile_encode(snap, id, meta, sink_write, &k) < 0)
+	if (snapfile_encode(snap, st->ident, meta, sink_write, &k) < 0)
 		goto fail;
 	step = "fsync";
 	if (fsync(k.fd) < 0) {
@@ -275,7 +388,10 @@ fail:
 
 /* --- the writer process */
 
-/* The child: the handlers the daemon installed are not for it. */
+/*
+ * The child, with every signal blocked: the handlers the daemon installed
+ * are not for it.
+ */
 static void
 child_signals(void)
 {
@@ -299,6 +415,26 @@ child_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* The child: no descriptor of the daemon's but the pipe fd stays open. */
+static void
+close_others(int fd)
+{
+	long max;
+	int i;
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+	if ((fd <= 3 || close_range(3, (unsigned)fd - 1, 0) == 0) &&
+	    close_range((unsigned)fd + 1, ~0U, 0) == 0)
+		return;
+#endif
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > INT_MAX)
+		max = 65536;
+	for (i = 3; i < max; i++)
+		if (i != fd)
+			(void)close(i);
+}
+
 static void
 child_main(struct statefile *st, int fd, const struct snapfile_meta *meta)
 {
@@ -308,6 +444,7 @@ child_main(struct statefile *st, int fd, const struct snapfile_meta *meta)
 	int n, rc;
 
 	child_signals();
+	close_others(fd);
 	rc = write_file(st, st->d->snap, meta, &bytes, msg, sizeof(msg));
 	if (rc == 0)
 		n = snprintf(msg, sizeof(msg), "ok %" PRIu64 " %.0f", bytes,
@@ -320,12 +457,15 @@ child_main(struct statefile *st, int fd, const struct snapfile_meta *meta)
 	_exit(rc == 0 ? 0 : 1);
 }
 
-/* The writer's pipe reached its end: reap it, take its word. */
+/*
+ * The writer's pipe reached its end: reap it (unless wait_writer() did,
+ * or gave up), take its word.
+ */
 static void
-writer_done(struct statefile *st)
+writer_done(struct statefile *st, bool reap)
 {
 	int status = 0;
-	pid_t r;
+	pid_t r = -1;
 	uint64_t bytes;
 	double ms;
 
@@ -334,7 +474,8 @@ writer_done(struct statefile *st)
 	close(st->pipe_fd);
 	st->pipe_fd = -1;
 	/* its end of the pipe closes as it exits: this wait is short */
-	while ((r = waitpid(st->writer, &status, 0)) < 0 && errno == EINTR)
+	while (reap && (r = waitpid(st->writer, &status, 0)) < 0 &&
+	    errno == EINTR)
 		;
 	st->writer = 0;
 	st->msg[st->msglen] = '\0';
@@ -382,7 +523,7 @@ on_pipe(evutil_socket_t fd, short what, void *arg)
 		if (st->msglen < sizeof(st->msg) - 1)
 			return;
 	}
-	writer_done(st);
+	writer_done(st, true);
 	schedule(st);
 }
 
@@ -391,6 +532,7 @@ start_writer(struct statefile *st)
 {
 	struct daemon *d = st->d;
 	struct snapfile_meta meta = {d->current_at, st->generation, 0};
+	sigset_t all, old;
 	int pfd[2];
 	double t0;
 	pid_t pid;
@@ -405,13 +547,15 @@ start_writer(struct statefile *st)
 		st->retry_after = monotime_ms() + STATEFILE_RETRY_MS;
 		return;
 	}
+	/* no handler may run in the child before it resets them */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	t0 = monotime_sec();
 	pid = fork();
-	if (pid == 0) {
-		close(pfd[0]);
+	if (pid == 0)
 		child_main(st, pfd[1], &meta);
-	}
 	st->fork_ms = (monotime_sec() - t0) * 1000;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(pfd[1]);
 	if (pid < 0) {
 		warn_write(st, "statefile: cannot save the policy data to %s: "
@@ -484,13 +628,15 @@ schedule(struct statefile *st)
 }
 
 void
-statefile_changed(struct statefile *st, int64_t generation)
+statefile_changed(struct statefile *st, const struct config *cfg,
+    int64_t generation)
 {
 	uint64_t now;
 
 	if (st == NULL)
 		return;
 	now = monotime_ms();
+	identity(st, cfg, st->ident, sizeof(st->ident));
 	st->dirty = true;
 	st->generation = generation;
 	st->last_change = now;
@@ -531,21 +677,32 @@ statefile_open(struct daemon *d)
 	return st;
 }
 
-/* Wait for a writer under way, as the loop would have. */
+/*
+ * Wait for a writer under way, as the loop would have, for at most
+ * STATEFILE_STOP_WAIT_MS; then kill it (writer_done() takes that as a
+ * failed write, so the data counts as unsaved).
+ */
 static void
 wait_writer(struct statefile *st)
 {
-	int fl;
+	uint64_t deadline = monotime_ms() + STATEFILE_STOP_WAIT_MS, now;
+	struct timespec nap = {0, 5000000};
+	struct pollfd p;
+	int i;
 
 	if (st->writer == 0)
 		return;
-	fl = fcntl(st->pipe_fd, F_GETFL);
-	fcntl(st->pipe_fd, F_SETFL, fl & ~O_NONBLOCK);
-	for (;;) {
-		ssize_t n = read(st->pipe_fd, st->msg + st->msglen,
-		    sizeof(st->msg) - 1 - st->msglen);
+	while ((now = monotime_ms()) < deadline) {
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
+		p.fd = st->pipe_fd;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, (int)(deadline - now)) <= 0)
+			continue;	/* EINTR, or the deadline */
+		n = read(st->pipe_fd, st->msg + st->msglen,
+		    sizeof(st->msg) - 1 - st->msglen);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
@@ -553,7 +710,21 @@ wait_writer(struct statefile *st)
 		if (st->msglen >= sizeof(st->msg) - 1)
 			break;
 	}
-	writer_done(st);
+	if (now >= deadline) {
+		kill(st->writer, SIGKILL);
+		st->msglen = (size_t)snprintf(st->msg, sizeof(st->msg),
+		    "the writer process did not finish within %d ms at the "
+		    "way out: killed", STATEFILE_STOP_WAIT_MS);
+		/* stuck in the kernel it may not die at once: left */
+		for (i = 0; i < 20; i++) {
+			if (waitpid(st->writer, NULL, WNOHANG) != 0)
+				break;
+			nanosleep(&nap, NULL);
+		}
+		writer_done(st, false);
+		return;
+	}
+	writer_done(st, true);
 }
 
 void
@@ -569,8 +740,17 @@ statefile_flush(struct statefile *st)
 		return;
 	d = st->d;
 	wait_writer(st);
-	if (!has_news(st))
+	if (!has_news_at_exit(st)) {
+		if (has_news(st)) {
+			char when[32];
+
+			lifecycle_utc((double)st->saved_at, when, sizeof(when));
+			log_debug("statefile: %s not written at the way out: "
+			    "the rows are as saved at %s, less than %lu s ago",
+			    st->path, when, refresh_ms(st) / 1000);
+		}
 		return;
+	}
 	if (!dir_exists(st))
 		return;
 	meta.saved = d->current_at;
@@ -596,6 +776,7 @@ statefile_close(struct statefile *st)
 		return;
 	statefile_flush(st);
 	event_free(st->ev_timer);
+	xfree(st->db_conninfo);
 	xfree(st->path);
 	xfree(st->tmp);
 	xfree(st->dir);
@@ -610,12 +791,42 @@ statefile_saved_at(const struct statefile *st)
 
 /* --- serving the file */
 
+/*
+ * Why the open file sb may have been written by someone else than this
+ * daemon (into why), or false.
+ */
+static bool
+not_ours(const struct statefile *st, const struct stat *sb, char *why,
+    size_t sz)
+{
+	struct stat ds;
+
+	if (!S_ISREG(sb->st_mode))
+		snprintf(why, sz, "not a regular file");
+	else if (sb->st_uid != geteuid())
+		snprintf(why, sz, "owned by uid %lu, not by the daemon's "
+		    "user (uid %lu)", (unsigned long)sb->st_uid,
+		    (unsigned long)geteuid());
+	else if (sb->st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(why, sz, "writable by its group or by others "
+		    "(mode %04o)", (unsigned)(sb->st_mode & 07777));
+	else if (stat(st->dir, &ds) == 0 && (ds.st_mode & S_IWOTH) &&
+	    !(ds.st_mode & S_ISVTX))
+		snprintf(why, sz, "its directory %s is writable by others "
+		    "and not sticky (mode %04o)", st->dir,
+		    (unsigned)(ds.st_mode & 07777));
+	else
+		return false;
+	return true;
+}
+
 bool
 statefile_serve(struct statefile *st)
 {
 	struct daemon *d;
 	char id[SNAPFILE_MAX_IDENTITY + 1], detail[300], when[32];
 	struct snapfile_meta meta;
+	struct policy_opts opts;
 	struct snapshot *s = NULL;
 	enum snapfile_status rc;
 	struct stat sb;
@@ -623,27 +834,40 @@ statefile_serve(struct statefile *st)
 	size_t expired;
 	time_t now;
 	double age;
-	int fd;
+	int fd, fl;
 
 	if (st == NULL || st->tried_serve || st->d->snap != NULL)
 		return false;
 	st->tried_serve = true;
 	d = st->d;
-	if ((fd = open(st->path, O_RDONLY | O_CLOEXEC)) < 0) {
+	/* a FIFO must not block the loop, a link not lead elsewhere */
+	if ((fd = open(st->path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
 			log_info("statefile: no %s: no policy data to serve "
 			    "while the database is unreachable", st->path);
+		else if (errno == ELOOP)
+			log_warning("statefile: %s refused: a symbolic link",
+			    st->path);
 		else
 			log_warning("statefile: cannot read %s: %s", st->path,
 			    strerror(errno));
 		return false;
 	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		log_warning("statefile: %s refused: not a regular file",
-		    st->path);
+	if (fstat(fd, &sb) < 0) {
+		log_warning("statefile: cannot read %s: fstat: %s", st->path,
+		    strerror(errno));
 		close(fd);
 		return false;
 	}
+	if (not_ours(st, &sb, detail, sizeof(detail))) {
+		log_warning("statefile: %s refused: %s; not served", st->path,
+		    detail);
+		close(fd);
+		return false;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) >= 0)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	if (sb.st_size > 0 && (map = mmap(NULL, (size_t)sb.st_size, PROT_READ,
 	    MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
 		log_warning("statefile: cannot read %s: mmap: %s", st->path,
@@ -652,9 +876,12 @@ statefile_serve(struct statefile *st)
 		return false;
 	}
 	close(fd);
-	identity(d->cfg, id, sizeof(id));
+	identity(st, d->cfg, id, sizeof(id));
+	policy_opts_init(&opts);
+	opts.compat = d->cfg->postfix_compat;
+	opts.fingerprint_len = d->cfg->fingerprint_len;
 	rc = snapfile_decode(map != NULL ? map : "", (size_t)sb.st_size, id,
-	    &meta, &s, detail, sizeof(detail));
+	    &opts, &meta, &s, detail, sizeof(detail));
 	if (map != NULL)
 		munmap(map, (size_t)sb.st_size);
 	if (rc != SNAPFILE_OK) {
@@ -663,13 +890,21 @@ statefile_serve(struct statefile *st)
 		    detail, detail[0] ? ")" : "");
 		return false;
 	}
+	now = time(NULL);
+	if (meta.saved > (int64_t)now + STATEFILE_AHEAD_MS / 1000) {
+		lifecycle_utc((double)meta.saved, when, sizeof(when));
+		log_warning("statefile: %s refused: saved later than now "
+		    "(at %s; the clock went back?); not served", st->path,
+		    when);
+		snapshot_free(s);
+		return false;
+	}
 
 	/* the clock that judged the expiries is gone: the local one */
-	now = time(NULL);
 	expired = snapshot_expire(s, (double)now, NULL, NULL);
 	age = (double)now - (double)meta.saved;
 	if (age < 0)
-		age = 0;	/* the clock went backwards: not older */
+		age = 0;	/* within STATEFILE_AHEAD_MS: not older */
 	d->snap = s;
 	d->current_at = meta.saved < (int64_t)now ? (time_t)meta.saved : now;
 	d->current_mono = monotime_sec() - age;
@@ -677,6 +912,7 @@ statefile_serve(struct statefile *st)
 	st->saved_at = (time_t)meta.saved;
 	st->d->stats.state_saved_at = (double)st->saved_at;
 	st->generation = meta.generation;
+	snprintf(st->ident, sizeof(st->ident), "%s", id);
 	lifecycle_utc((double)meta.saved, when, sizeof(when));
 	if (age > (double)d->cfg->max_stale / 1000)
 		log_warning("statefile: %s saved at %s (%zu rows) is older "

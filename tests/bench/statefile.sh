@@ -99,7 +99,10 @@ only, copying the page tables of the snapshot.
 | the write (child: encode, write, fsync, rename, fsync the directory) | $wrote |
 | longest lookup wait, no write | $(longest "$quiet") ($quiet) |
 | longest lookup wait, a write during the run | $(longest "$during") ($during) |
-| the last write at SIGTERM, in the daemon | $saved; SIGTERM to exit $stop_ms ms |
+| the last write at SIGTERM, in the daemon (a row changed 0.3 s before) | $saved; SIGTERM to exit $stop_ms ms |
+
+With the rows unchanged since a file younger than the refresh interval,
+SIGTERM writes nothing (src/statefile.c).
 EOF
 )
 # replace this script's section, or append it

@@ -9,7 +9,9 @@
  *
  * Properties checked besides "never crashes, never reads past the input":
  * - a refusal hands out no snapshot; an acceptance one with meta.rows rows
- *   (conflicting rows each counted);
+ *   (conflicting rows each counted), every valid one a policy the parser
+ *   gives back unchanged (snapfile_decode() checks it, with the default
+ *   policy options);
  * - what was accepted encodes again, and that decodes to a snapshot that
  *   answers every key the same (snapshot_diff() is 0) with the same meta;
  * - the status name is never "?".
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy.h"
 #include "snapfile.h"
 #include "snapshot.h"
 
@@ -64,6 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct snapshot *s = NULL, *again = NULL;
 	struct snapfile_meta m, m2;
 	struct buf b = {NULL, 0};
+	struct policy_opts opts;
 	char detail[300];
 	enum snapfile_status st;
 	/* a copy of exactly size bytes: ASan sees any read past it */
@@ -71,7 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	CHECK(copy != NULL);
 	memcpy(copy, data, size);
-	st = snapfile_decode(copy, size, FUZZ_ID, &m, &s, detail,
+	policy_opts_init(&opts);
+	st = snapfile_decode(copy, size, FUZZ_ID, &opts, &m, &s, detail,
 	    sizeof(detail));
 	CHECK(strcmp(snapfile_status_name(st), "?") != 0);
 	CHECK(strlen(detail) < sizeof(detail));
@@ -83,8 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(s != NULL);
 	CHECK(snapshot_rows(s) == m.rows);
 	CHECK(snapfile_encode(s, FUZZ_ID, &m, to_buf, &b) == 0);
-	CHECK(snapfile_decode(b.p, b.len, FUZZ_ID, &m2, &again, NULL, 0) ==
-	    SNAPFILE_OK);
+	CHECK(snapfile_decode(b.p, b.len, FUZZ_ID, &opts, &m2, &again, NULL,
+	    0) == SNAPFILE_OK);
 	CHECK(m2.saved == m.saved && m2.generation == m.generation &&
 	    m2.rows == m.rows);
 	CHECK(snapshot_diff(s, again, NULL, NULL) == 0);

@@ -4,7 +4,9 @@
  * back answering every key as before (valid, corrected, invalid rows,
  * conflicts, the parent walk, expiries and their comments); a file that is
  * cut short, changed in any byte, of another magic, version or identity is
- * refused whole with its own status; CRC-32C is the standard one.
+ * refused whole with its own status; so is one whose checksum holds but
+ * whose valid rows are not what the policy parser makes of them with the
+ * daemon's options (a forgery); CRC-32C is the standard one.
  */
 #include <stdlib.h>	/* before cmocka.h, which redefines malloc */
 
@@ -136,12 +138,14 @@ test_snapfile_round_trip(void **state)
 	struct buf buf;
 	char ta[512], tb[512], detail[200];
 	struct expired ea, eb;
+	struct policy_opts opts;
 	size_t i;
 
 	(void)state;
+	policy_opts_init(&opts);
 	encode(a, ID, &buf);
-	assert_int_equal(snapfile_decode(buf.p, buf.len, ID, &m, &b, detail,
-	    sizeof(detail)), SNAPFILE_OK);
+	assert_int_equal(snapfile_decode(buf.p, buf.len, ID, &opts, &m, &b,
+	    detail, sizeof(detail)), SNAPFILE_OK);
 	assert_non_null(b);
 	assert_int_equal(m.saved, 1700000000);
 	assert_int_equal(m.generation, 77);
@@ -185,11 +189,14 @@ test_snapfile_empty_snapshot(void **state)
 {
 	struct snapshot *a = snapshot_new(0), *b = NULL;
 	struct snapfile_meta m;
+	struct policy_opts opts;
 	struct buf buf;
 
 	(void)state;
+	policy_opts_init(&opts);
 	encode(a, ID, &buf);
-	assert_int_equal(snapfile_decode(buf.p, buf.len, ID, &m, &b, NULL, 0),
+	assert_int_equal(snapfile_decode(buf.p, buf.len, ID, &opts, &m, &b,
+	    NULL, 0),
 	    SNAPFILE_OK);
 	assert_int_equal(snapshot_rows(b), 0);
 	snapshot_free(a);
@@ -204,8 +211,11 @@ decode_status(const unsigned char *p, size_t len, const char *id,
 {
 	struct snapfile_meta m;
 	struct snapshot *s = (struct snapshot *)1;
-	enum snapfile_status st = snapfile_decode(p, len, id, &m, &s, detail,
-	    sz);
+	struct policy_opts opts;
+	enum snapfile_status st;
+
+	policy_opts_init(&opts);
+	st = snapfile_decode(p, len, id, &opts, &m, &s, detail, sz);
 
 	if (st != SNAPFILE_OK)
 		assert_null(s);
@@ -285,6 +295,108 @@ test_snapfile_refusals(void **state)
 	snapshot_free(a);
 }
 
+/* A file of one row, stored as given: what a forger could write. */
+static enum snapfile_status
+forged(const char *key, const char *target, const char *text,
+    const struct policy_opts *opts, char *detail, size_t sz)
+{
+	struct snapshot *a = snapshot_new(1), *b = (struct snapshot *)1;
+	struct snapshot_stored r;
+	struct snapfile_meta m;
+	struct buf buf;
+	enum snapfile_status st;
+
+	memset(&r, 0, sizeof(r));
+	r.key = key;
+	r.keylen = strlen(key);
+	r.target = target;
+	r.targetlen = strlen(target);
+	r.text = text;
+	r.textlen = strlen(text);
+	r.expires = INFINITY;
+	assert_true(snapshot_add_stored(a, &r));
+	encode(a, ID, &buf);
+	st = snapfile_decode(buf.p, buf.len, ID, opts, &m, &b, detail, sz);
+	if (st != SNAPFILE_OK)
+		assert_null(b);
+	snapshot_free(a);
+	snapshot_free(b);
+	free(buf.p);
+	return st;
+}
+
+static void
+test_snapfile_forged_rows(void **state)
+{
+	static const char *const bad[] = {
+		"bogus",		/* not a level */
+		"SECURE",		/* parses, to another text */
+		"secure  match=nexthop",	/* two spaces */
+		"none match=nexthop",	/* none drops its attributes */
+		"encrypt protocols=!SSLv2,!SSLv3",	/* corrected */
+		"secure foo=bar",	/* no such attribute */
+		"may ",
+		"encrypt tafile=/etc/x",	/* no such attribute there */
+	};
+	struct policy_opts opts, sha1;
+	struct policy_result r;
+	char detail[200];
+	size_t i;
+
+	(void)state;
+	policy_opts_init(&opts);
+	/* what the table would have stored is taken */
+	assert_int_equal(forged("ok.example", "ok.example", "secure", &opts,
+	    detail, sizeof(detail)), SNAPFILE_OK);
+	assert_int_equal(forged("ok.example", "OK.Example.", "secure "
+	    "match=nexthop:dot-nexthop", &opts, detail, sizeof(detail)),
+	    SNAPFILE_OK);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (forged("ok.example", "ok.example", bad[i], &opts, detail,
+		    sizeof(detail)) != SNAPFILE_ERR_FORMAT)
+			fail_msg("\"%s\" was taken", bad[i]);
+		assert_string_equal(detail, "row 1: a policy that is not one "
+		    "this daemon would serve");
+	}
+	/* a valid row under another key than its target's */
+	assert_int_equal(forged("gmail.com", "example.org", "none", &opts,
+	    detail, sizeof(detail)), SNAPFILE_ERR_FORMAT);
+	assert_string_equal(detail, "row 1: a valid row whose target is not "
+	    "its key");
+	/* valid for one fingerprint_digest, not for the one configured */
+	assert_int_equal(policy_parse(&opts, "fingerprint", "match="
+	    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+	    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF", &r), POLICY_OK);
+	assert_int_equal(forged("fp.example", "fp.example", r.text, &opts,
+	    detail, sizeof(detail)), SNAPFILE_OK);
+	sha1 = opts;
+	sha1.fingerprint_len = 20;
+	assert_int_equal(forged("fp.example", "fp.example", r.text, &sha1,
+	    detail, sizeof(detail)), SNAPFILE_ERR_FORMAT);
+	/* an invalid row's reason is not a policy: kept as it is */
+	{
+		struct snapshot *a = snapshot_new(1), *b = NULL;
+		struct snapshot_stored st;
+		struct snapfile_meta m;
+		struct buf buf;
+
+		memset(&st, 0, sizeof(st));
+		st.key = st.target = "bad.example";
+		st.keylen = st.targetlen = strlen(st.key);
+		st.text = "invalid policy for bad.example: bogus";
+		st.textlen = strlen(st.text);
+		st.invalid = true;
+		st.expires = INFINITY;
+		assert_true(snapshot_add_stored(a, &st));
+		encode(a, ID, &buf);
+		assert_int_equal(snapfile_decode(buf.p, buf.len, ID, &opts,
+		    &m, &b, NULL, 0), SNAPFILE_OK);
+		snapshot_free(a);
+		snapshot_free(b);
+		free(buf.p);
+	}
+}
+
 static void
 test_snapfile_sink_failure(void **state)
 {
@@ -314,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_snapfile_round_trip),
 		cmocka_unit_test(test_snapfile_empty_snapshot),
 		cmocka_unit_test(test_snapfile_refusals),
+		cmocka_unit_test(test_snapfile_forged_rows),
 		cmocka_unit_test(test_snapfile_sink_failure),
 	};
 
