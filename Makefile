@@ -103,7 +103,7 @@ unit_src_config = src/config.c src/log.c src/xalloc.c src/policy.c src/hostname.
 unit_src_lifecycle = src/lifecycle.c src/policy.c src/hostname.c
 unit_src_answer = src/answer.c src/sockmap.c src/netstring.c src/snapshot.c src/target.c src/policy.c src/hostname.c src/xalloc.c src/lifecycle.c
 unit_src_syncplan = src/syncplan.c
-unit_src_metrics = src/metrics.c src/snapshot.c src/lifecycle.c src/target.c src/policy.c src/hostname.c src/log.c src/xalloc.c
+unit_src_metrics = src/metrics.c src/inetlisten.c src/snapshot.c src/lifecycle.c src/target.c src/policy.c src/hostname.c src/log.c src/xalloc.c
 unit_libs_metrics = $(shell $(PKG_CONFIG) --libs libevent)
 unit_src_syncsql = src/syncsql.c src/xalloc.c
 unit_src_review = src/review.c src/lifecycle.c src/policy.c src/postconf.c src/target.c src/hostname.c src/log.c src/xalloc.c
@@ -179,7 +179,7 @@ fuzz_src_target = src/target.c src/hostname.c
 fuzz_src_policy = src/policy.c src/hostname.c
 fuzz_src_config = src/config.c src/log.c src/xalloc.c src/policy.c src/hostname.c
 fuzz_src_review = src/review.c src/lifecycle.c src/policy.c src/postconf.c src/target.c src/hostname.c src/log.c src/xalloc.c
-fuzz_src_metrics = src/metrics.c src/snapshot.c src/lifecycle.c src/target.c src/policy.c src/hostname.c src/log.c src/xalloc.c
+fuzz_src_metrics = src/metrics.c src/inetlisten.c src/snapshot.c src/lifecycle.c src/target.c src/policy.c src/hostname.c src/log.c src/xalloc.c
 fuzz_libs_metrics = $(shell $(PKG_CONFIG) --libs libevent)
 FUZZ_CFLAGS = $(STD) -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined
 

@@ -60,6 +60,7 @@
 
 #include "bounds.h"
 #include "config.h"
+#include "inetlisten.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
@@ -727,56 +728,6 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 	event_add(m->resume, &tv);
 }
 
-/* inet:HOST:PORT, inet:[IPV6]:PORT; the syntax is config.c's. */
-static struct evconnlistener *
-bind_endpoint(struct daemon *d, struct metrics *m, const char *ep, char *err,
-    size_t errsz)
-{
-	const char *spec = ep + 5, *port = strrchr(spec, ':');
-	struct addrinfo hints, *res, *ai;
-	struct evconnlistener *lev = NULL;
-	char host[256];
-	size_t hl;
-	int rc;
-
-	if (strncmp(ep, "inet:", 5) != 0 || port == NULL || port == spec) {
-		snprintf(err, errsz, "metrics_listen: \"%s\" is not "
-		    "inet:HOST:PORT", ep);
-		return NULL;
-	}
-	hl = (size_t)(port - spec);
-	if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
-		spec++;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host)) {
-		snprintf(err, errsz, "metrics_listen: host name too long");
-		return NULL;
-	}
-	memcpy(host, spec, hl);
-	host[hl] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host[0] ? host : NULL, port + 1, &hints,
-	    &res)) != 0) {
-		snprintf(err, errsz, "metrics_listen: %s: %s", ep,
-		    gai_strerror(rc));
-		return NULL;
-	}
-	for (ai = res; ai != NULL && lev == NULL; ai = ai->ai_next)
-		lev = evconnlistener_new_bind(d->base, on_accept, m,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-		    LEV_OPT_REUSEABLE, METRICS_BACKLOG, ai->ai_addr,
-		    (int)ai->ai_addrlen);
-	if (lev == NULL)
-		snprintf(err, errsz, "metrics_listen: %s: %s", ep,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	freeaddrinfo(res);
-	return lev;
-}
-
 struct metrics *
 metrics_open(struct daemon *d, char *err, size_t errsz)
 {
@@ -788,7 +739,8 @@ metrics_open(struct daemon *d, char *err, size_t errsz)
 	d->stats.started_at = wall_now();
 	if (ep[0] == '\0')
 		return m;
-	if ((m->lev = bind_endpoint(d, m, ep, err, errsz)) == NULL) {
+	if ((m->lev = inetlisten(d->base, ep + 5, on_accept, m,
+	    METRICS_BACKLOG, "metrics_listen", err, errsz)) == NULL) {
 		xfree(m);
 		return NULL;
 	}

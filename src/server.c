@@ -52,6 +52,7 @@
 #include "bounds.h"
 #include "config.h"
 #include "conn.h"
+#include "inetlisten.h"
 #include "log.h"
 #include "server.h"
 #include "xalloc.h"
@@ -138,57 +139,6 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 	    l->endpoint, evutil_socket_error_to_string(err));
 	evconnlistener_disable(lev);
 	event_add(l->resume, &tv);
-}
-
-static struct evconnlistener *
-bind_inet(struct daemon *d, struct listener *l, const char *spec, char *err,
-    size_t errsz)
-{
-	char host[256];
-	const char *port;
-	struct addrinfo hints, *res, *ai;
-	struct evconnlistener *lev = NULL;
-	size_t hl;
-	int rc;
-
-	/* HOST:PORT, [HOST]:PORT, [IPV6]:PORT; the port after the last ':' */
-	port = strrchr(spec, ':');
-	if (port == NULL || port == spec) {
-		snprintf(err, errsz, "listen: \"inet:%s\" is not inet:HOST:PORT",
-		    spec);
-		return NULL;
-	}
-	hl = (size_t)(port - spec);
-	if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
-		spec++;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host)) {
-		snprintf(err, errsz, "listen: host name too long");
-		return NULL;
-	}
-	memcpy(host, spec, hl);
-	host[hl] = '\0';
-	port++;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0) {
-		snprintf(err, errsz, "listen: inet:%s: %s", spec,
-		    gai_strerror(rc));
-		return NULL;
-	}
-	for (ai = res; ai != NULL && lev == NULL; ai = ai->ai_next)
-		lev = evconnlistener_new_bind(d->base, on_accept, l,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-		    LEV_OPT_REUSEABLE, SERVER_BACKLOG, ai->ai_addr,
-		    (int)ai->ai_addrlen);
-	if (lev == NULL)
-		snprintf(err, errsz, "listen: inet:%s: %s", l->endpoint + 5,
-		    strerror(errno));
-	freeaddrinfo(res);
-	return lev;
 }
 
 /*
@@ -525,7 +475,8 @@ server_open(struct daemon *d, bool *cfgerr, char *err, size_t errsz)
 		l->srv = s;
 		l->endpoint = ep;
 		if (strncmp(ep, "inet:", 5) == 0)
-			l->lev = bind_inet(d, l, ep + 5, err, errsz);
+			l->lev = inetlisten(d->base, ep + 5, on_accept, l,
+			    SERVER_BACKLOG, "listen", err, errsz);
 		else
 			l->lev = bind_unix(d, l, ep + 5, uid, gid, cfgerr,
 			    err, errsz);
