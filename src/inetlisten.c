@@ -27,7 +27,7 @@ inetlisten(struct event_base *base, const char *spec, evconnlistener_cb cb,
 	int rc;
 
 	/* the port is after the last ':', so [IPV6]:PORT works */
-	if (port == NULL || port == spec) {
+	if (port == NULL) {
 		snprintf(err, errsz, "%s: \"inet:%s\" is not inet:HOST:PORT",
 		    key, spec);
 		return NULL;

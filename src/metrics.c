@@ -258,14 +258,14 @@ metrics_format(const struct stats *s, const struct metrics_view *v,
 
 	gauge(&t, "database_connected", v->db_connected ? 1 : 0, "1 while a "
 	    "database session is up.");
-	counter(&t, "database_reconnects_total", s->reconnects, "Database "
-	    "sessions started again after a failure.");
+	counter(&t, "database_reconnects_total", s->reconnects, "Connection "
+	    "attempts after a failure (each retry of the backoff counts).");
 	counter(&t, "loads_total", s->loads, "Full loads of the table "
 	    "swapped in.");
 	counter(&t, "refreshes_total", s->refreshes, "Incremental refreshes "
 	    "from the change log applied.");
-	seconds(&t, "load_duration_seconds", s->load_seconds, "Wall time of "
-	    "the last full load.");
+	seconds(&t, "load_duration_seconds", s->loads > 0 ? s->load_seconds :
+	    NAN, "Wall time of the last full load; NaN before the first.");
 	head(&t, "state_file_age_seconds", "gauge", "Seconds since the state "
 	    "file was last written; absent if never.");
 	if (!isnan(v->state_age))

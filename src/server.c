@@ -268,9 +268,10 @@ remove_stale(const char *path, const char *name, char *err, size_t errsz)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, name, strlen(name));
-	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	live = cfd >= 0 && connect(cfd, (struct sockaddr *)&sun,
-	    (socklen_t)sizeof(sun)) == 0;
+	/* non-blocking: a live listener with a full backlog says EAGAIN */
+	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	live = cfd >= 0 && (connect(cfd, (struct sockaddr *)&sun,
+	    (socklen_t)sizeof(sun)) == 0 || errno == EAGAIN);
 	if (cfd >= 0)
 		close(cfd);
 	if (live) {
@@ -451,15 +452,13 @@ server_open(struct daemon *d, bool *cfgerr, char *err, size_t errsz)
 	size_t i;
 
 	*cfgerr = false;
-	/* the names first: an unknown one is a configuration error */
-	for (i = 0; i < d->cfg->nlisten; i++) {
-		if (strncmp(d->cfg->listen[i], "unix:", 5) != 0)
-			continue;
-		if (socket_owner(d->cfg, &uid, &gid, err, errsz) < 0) {
-			*cfgerr = true;
-			return NULL;
-		}
-		break;
+	/*
+	 * The names first, whatever the listeners: an unknown one is a
+	 * configuration error even where no unix: socket uses it yet.
+	 */
+	if (socket_owner(d->cfg, &uid, &gid, err, errsz) < 0) {
+		*cfgerr = true;
+		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->d = d;

@@ -632,6 +632,10 @@ run_cmd "$TLSPOLICYD" -f -c /dev/null --listen "unix:$IT_TMP/run/s2" \
 expect_cmd "an unknown listen_owner: exit 2 naming the key" 2 "" \
 	"listen_owner: no such user \"nosuch$SUF\""
 expect_eq "... and no socket was bound" "$(ls "$IT_TMP/run")" ""
+run_cmd "$TLSPOLICYD" -f -c /dev/null --listen "inet:127.0.0.1:$PORT2" \
+	--database "$PGC_CONNINFO" --state-file '' --listen-group "nosuch$SUF"
+expect_cmd "an unknown listen_group with inet: listeners only: exit 2" 2 "" \
+	"listen_group: no such group \"nosuch$SUF\""
 
 SCEN="socket directory rule"
 # root_sock DIR [OPTION...]: start as root with user and listen_group,
@@ -714,6 +718,19 @@ else
 	expect_eq "... no key changed" "$(it_log_count etc "changed")" 0
 	it_stop_daemons "$ETC:etc"
 fi
+
+SCEN="inet::PORT"
+# an empty host is every address, as in Postfix's inet:HOST:PORT
+it_free_port || bail "a free port"
+PANY=$IT_PORT
+it_free_port || bail "a free port"
+PANY2=$IT_PORT
+it_daemon anyaddr "$PANY" "$PGC_CONNINFO" --listen "inet::$PANY2" ||
+	bail "daemon with inet::$PANY2 starts" "$(tail -n 3 "$IT_TMP/anyaddr.log")"
+ANY=$IT_PID
+it_wait_ready "$PANY" 10 "$ANY" || bail "daemon anyaddr loads"
+Q_PORT=$PANY2 expect_ok example.com secure
+it_stop_daemons "$ANY:anyaddr"
 
 SCEN=
 finish

@@ -144,8 +144,8 @@ static const char want_b[] =
 "# HELP tlspolicyd_database_connected 1 while a database session is up.\n"
 "# TYPE tlspolicyd_database_connected gauge\n"
 "tlspolicyd_database_connected 1\n"
-"# HELP tlspolicyd_database_reconnects_total Database sessions started "
-"again after a failure.\n"
+"# HELP tlspolicyd_database_reconnects_total Connection attempts after a "
+"failure (each retry of the backoff counts).\n"
 "# TYPE tlspolicyd_database_reconnects_total counter\n"
 "tlspolicyd_database_reconnects_total 1\n"
 "# HELP tlspolicyd_loads_total Full loads of the table swapped in.\n"
@@ -155,7 +155,8 @@ static const char want_b[] =
 "log applied.\n"
 "# TYPE tlspolicyd_refreshes_total counter\n"
 "tlspolicyd_refreshes_total 5\n"
-"# HELP tlspolicyd_load_duration_seconds Wall time of the last full load.\n"
+"# HELP tlspolicyd_load_duration_seconds Wall time of the last full load; "
+"NaN before the first.\n"
 "# TYPE tlspolicyd_load_duration_seconds gauge\n"
 "tlspolicyd_load_duration_seconds 0.250\n"
 "# HELP tlspolicyd_state_file_age_seconds Seconds since the state file was "
@@ -208,6 +209,7 @@ test_metrics_format_absent_samples(void **state)
 	assert_null(strstr(out, "\ntlspolicyd_state_file_age_seconds "));
 	assert_non_null(strstr(out, "\ntlspolicyd_data_age_seconds +Inf\n"));
 	assert_non_null(strstr(out, "\ntlspolicyd_database_connected 0\n"));
+	assert_non_null(strstr(out, "\ntlspolicyd_load_duration_seconds NaN\n"));
 }
 
 /* A short buffer: cut, terminated, and the length needed is returned. */
