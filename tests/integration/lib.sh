@@ -19,8 +19,9 @@
 #                          $Q_PORT or $PORT, $Q_MAP or tlspolicy, postmap
 #                          config dir $Q_PFCONF or $IT_PFCONF)
 #
-# and, for hostile.sh, replicas.sh and lifecycle.sh (see the second half of
-# this file): the TAP reporting and expect_* helpers (copies of run.sh's),
+# and, for hostile.sh, replicas.sh, lifecycle.sh, service.sh, statefile.sh
+# and metrics.sh (see the second half of this file): the TAP reporting and
+# expect_* helpers (copies of run.sh's, and expect_eq),
 # it_setup_or_bail, it_stop_daemons (the closing checks), it_daemon,
 # sql_as/it_val (SQL as a given role), log counting, and extra clusters
 # (it_cluster_start, it_standby_start, it_cluster_restart) that the EXIT
@@ -393,6 +394,15 @@ cmd_got() {
 	printf 'got: exit %s, stdout [%s], stderr [%s]' "$C_RC" \
 		"$(printf '%s' "$C_OUT" | tr '\n' '|' | cut -c1-600)" \
 		"$(printf '%s' "$C_ERR" | tr '\n' '|' | cut -c1-600)"
+}
+
+# expect_eq DESC GOT WANT: pass when GOT is exactly WANT.
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "want: [$3]" "got:  [$2]"
+	fi
 }
 
 # expect_cmd DESC WANT_RC [STDOUT-REGEX|""] [OUTPUT-SUBSTRING (stdout+stderr)]

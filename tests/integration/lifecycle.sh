@@ -49,15 +49,6 @@ val_db() {
 		psql -X -A -t -q -d "$1" -v ON_ERROR_STOP=1 -c "$2" 2>&1
 }
 
-# expect_eq DESC GOT WANT
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		pass "$1"
-	else
-		fail "$1" "want: [$3]" "got:  [$2]"
-	fi
-}
-
 # gen: the generation of the main database.
 gen() {
 	it_val postgres "SELECT generation FROM public.tlspolicyd_state"

@@ -103,15 +103,6 @@ m() {
 	printf '%s\n' "$M_TEXT" | awk -v n="$1" '$1 == n { print $2 }'
 }
 
-# expect_eq DESC GOT WANT
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		pass "$1"
-	else
-		fail "$1" "want: [$3]" "got:  [$2]"
-	fi
-}
-
 # expect_http DESC CODE BODY-SUBSTRING
 expect_http() {
 	if [ "$H_CODE" = "$2" ] && [[ $H_BODY == *"$3"* ]]; then

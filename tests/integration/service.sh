@@ -33,14 +33,6 @@ set -u
 
 SQL_DONE_US=
 
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		pass "$1"
-	else
-		fail "$1" "want: [$3]" "got:  [$2]"
-	fi
-}
-
 # expect_true DESC COMMAND...: the command succeeds.
 expect_true() {
 	local desc=$1

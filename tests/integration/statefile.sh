@@ -38,14 +38,6 @@ set -u
 
 SQL_DONE_US=
 
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		pass "$1"
-	else
-		fail "$1" "want: [$3]" "got:  [$2]"
-	fi
-}
-
 # saved FILE: the saved time in the file's header, epoch seconds.
 saved() {
 	od -An -t d8 -j 24 -N 8 "$1" 2>/dev/null | tr -d ' '
