@@ -377,25 +377,6 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 		list[(*n)++] = xstrdup(v);
 		return 0;
 	}
-	case T_PATH:
-		if (v[0] != '\0' && v[0] != '/') {
-			snprintf(err, errsz, "%s: \"%s\" is not an absolute path "
-			    "or empty", k->name, v);
-			return -1;
-		}
-		xfree(*(char **)field);
-		*(char **)field = xstrdup(v);
-		return 0;
-	case T_ENDPOINT:
-		if (v[0] != '\0' && (strncmp(v, "inet:", 5) != 0 ||
-		    !valid_endpoint(v))) {
-			snprintf(err, errsz, "%s: \"%s\" is not inet:HOST:PORT "
-			    "or empty", k->name, v);
-			return -1;
-		}
-		xfree(*(char **)field);
-		*(char **)field = xstrdup(v);
-		return 0;
 	case T_MODE:
 		errno = 0;
 		ul = strtoul(v, &end, 8);
@@ -407,7 +388,20 @@ set_value(struct config *cfg, const struct key *k, const char *v,
 		}
 		*(unsigned long *)field = ul;
 		return 0;
+	case T_PATH:
+	case T_ENDPOINT:
 	case T_STRING:
+		if (k->type == T_PATH && v[0] != '\0' && v[0] != '/') {
+			snprintf(err, errsz, "%s: \"%s\" is not an absolute path "
+			    "or empty", k->name, v);
+			return -1;
+		}
+		if (k->type == T_ENDPOINT && v[0] != '\0' &&
+		    (strncmp(v, "inet:", 5) != 0 || !valid_endpoint(v))) {
+			snprintf(err, errsz, "%s: \"%s\" is not inet:HOST:PORT "
+			    "or empty", k->name, v);
+			return -1;
+		}
 		xfree(*(char **)field);
 		*(char **)field = xstrdup(v);
 		return 0;

@@ -335,9 +335,8 @@ answer_frames(struct conn *c, const char *buf, size_t have)
 	char batch[CONN_BATCH];
 	size_t off = 0, blen = 0;
 	int frames, cap;
-	struct timespec t0;
+	struct timespec t0 = {0, 0};
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/*
 	 * At least one frame: a client that sends one request at a time is
 	 * always answered at once; the rest of the cap only while the turn
@@ -370,9 +369,14 @@ answer_frames(struct conn *c, const char *buf, size_t have)
 			conn_close(c, "netstring over the size limit");
 			return -1;
 		}
+		/* the batch's time runs from its first whole frame */
+		if (frames == 0)
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (blen + SOCKMAP_MAX_FRAME > sizeof(batch)) {
-			if (send_batch(c, batch, blen) < 0)
+			if (send_batch(c, batch, blen) < 0) {
+				count_batch(d, &t0, frames);
 				return -1;
+			}
 			blen = 0;
 		}
 		rlen = answer_reply(d, now, payload, plen, batch + blen, &st);
